@@ -1,0 +1,45 @@
+//! Operator commands that need a tenant transaction (the CLI goes through here, since only the
+//! library may open one).
+
+use wms_core::audit::{AuditAction, Outcome};
+
+use crate::accounts;
+use crate::audit::{self, NewEvent, VerifyReport};
+use crate::config::Settings;
+use crate::keys::{KeyStore, MasterKeys};
+use crate::state::AppState;
+use crate::time::now_ms;
+
+pub async fn verify_audit(state: &AppState, tenant: &str) -> anyhow::Result<VerifyReport> {
+    let tid = accounts::tenant_named(&state.db, tenant).await?;
+    let mut tx = state.db.tenant_tx(tid).await?;
+    let tk = state.keys.tenant(&mut tx).await?;
+    Ok(audit::verify(&mut tx, &tk).await?)
+}
+
+/// A new data-key version for one tenant; returns the version.
+pub async fn rotate_data_key(state: &AppState, tenant: &str) -> anyhow::Result<u32> {
+    let tid = accounts::tenant_named(&state.db, tenant).await?;
+    let mut tx = state.db.tenant_tx(tid).await?;
+    let v = state.keys.rotate_data_key(&mut tx, now_ms()).await?;
+    let tk = state.keys.tenant(&mut tx).await?;
+    audit::append(&mut tx, state.db.backend(), &tk, NewEvent::new("cli", AuditAction::KeyRotated, Outcome::Success).detail(format!("data key v{v}"))).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+/// A new master key version in the key file, and every tenant's keys re-wrapped under it.
+/// Returns (new version, keys re-wrapped).
+pub async fn rotate_master(settings: &Settings, state: &AppState) -> anyhow::Result<(u32, usize)> {
+    let mut store = KeyStore::new(MasterKeys::load(settings)?);
+    let v = store.add_master_version()?;
+    let mut n = 0;
+    for t in state.db.list_tenants().await? {
+        let mut tx = state.db.tenant_tx(t.id).await?;
+        n += store.rewrap_tenant(&mut tx).await?;
+        let tk = store.tenant(&mut tx).await?;
+        audit::append(&mut tx, state.db.backend(), &tk, NewEvent::new("cli", AuditAction::KeyRotated, Outcome::Success).detail(format!("master key v{v}"))).await?;
+        tx.commit().await?;
+    }
+    Ok((v, n))
+}

@@ -1,0 +1,347 @@
+//! Storage: one portable-SQL implementation over sqlx's `Any` driver, two backends (SQLite, the
+//! embedded default, and PostgreSQL). Queries use `$N` placeholders, which both backends accept;
+//! ids are UUID text, times are epoch milliseconds, integers are BIGINT, so every value decodes the
+//! same way from either backend.
+//!
+//! [`TenantTx`] is the only door to tenant data: it is a transaction that knows its tenant, and on
+//! PostgreSQL it has set `app.tenant_id` (transaction-local) so that row-level security hides every
+//! other tenant's rows even from a query that forgot its `WHERE tenant_id = …`.
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+use wms_core::ids::TenantId;
+
+use crate::config::Settings;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Tables the application role may only read and append to.
+const APPEND_ONLY_TABLES: &[&str] = &["audit_events"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlx(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.kind() == sqlx::error::ErrorKind::UniqueViolation {
+                return DbError::Conflict("a record with the same key already exists".into());
+            }
+        }
+        DbError::Sqlx(e)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn sqlite_url(settings: &Settings) -> String {
+    format!("sqlite://{}?mode=rwc", settings.sqlite_path().display())
+}
+
+impl Db {
+    /// Apply migrations (as the owner role on PostgreSQL), then connect as the application role.
+    pub async fn open(settings: &Settings) -> Result<Self, DbError> {
+        migrate(settings).await?;
+        Self::connect(settings).await
+    }
+
+    /// Connect without migrating (the schema must be current).
+    pub async fn connect(settings: &Settings) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend, max) = match &settings.database_url {
+            Some(url) if settings.is_postgres() => (url.clone(), Backend::Postgres, 32),
+            Some(other) => return Err(DbError::Config(format!("unsupported database URL scheme in `{}`", redact_url(other)))),
+            None => (sqlite_url(settings), Backend::Sqlite, 8),
+        };
+        let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL is persistent (set at migration); these are per connection.
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Any>, DbError> {
+        Ok(match self.backend {
+            // Take SQLite's single write lock up front: a deferred transaction that reads and then
+            // writes fails with SQLITE_BUSY_SNAPSHOT when another writer committed in between.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// A transaction scoped to one tenant. Crate-private: handlers get one only from the
+    /// authorisation extractor; the CLI and the login flow after resolving the tenant.
+    pub(crate) async fn tenant_tx(&self, tenant: TenantId) -> Result<TenantTx, DbError> {
+        let mut tx = self.begin().await?;
+        let tenant_s = tenant.to_string();
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(&tenant_s).execute(&mut *tx).await?;
+        }
+        Ok(TenantTx { tx, tenant, tenant_s, claim: None })
+    }
+
+    /// Create a tenant's directory row and return a transaction scoped to it, so that the tenant,
+    /// its keys and its first audit event commit together or not at all.
+    pub(crate) async fn new_tenant_tx(&self, name: &str, demo: bool, now_ms: i64) -> Result<TenantTx, DbError> {
+        let tenant = TenantId::new();
+        let mut tx = self.tenant_tx(tenant).await?;
+        let (tid, conn) = tx.split();
+        sqlx::query("INSERT INTO tenants (id, name, demo, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(tid)
+            .bind(name)
+            .bind(i64::from(demo))
+            .bind(now_ms)
+            .execute(conn)
+            .await
+            .map_err(|e| match DbError::from(e) {
+                DbError::Conflict(_) => DbError::Conflict(format!("a tenant named `{name}` already exists")),
+                other => other,
+            })?;
+        Ok(tx)
+    }
+
+    /// Look a tenant up by name (the tenant directory is not tenant-owned).
+    pub async fn find_tenant(&self, name: &str) -> Result<Option<TenantRecord>, DbError> {
+        let row: Option<(String, String, i64)> = sqlx::query_as("SELECT id, name, demo FROM tenants WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TenantRecord::try_from).transpose()
+    }
+
+    pub async fn tenant_by_id(&self, id: TenantId) -> Result<Option<TenantRecord>, DbError> {
+        let row: Option<(String, String, i64)> = sqlx::query_as("SELECT id, name, demo FROM tenants WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TenantRecord::try_from).transpose()
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, DbError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT id, name, demo FROM tenants ORDER BY name").fetch_all(&self.pool).await?;
+        rows.into_iter().map(TenantRecord::try_from).collect()
+    }
+
+    /// For tests and tools that must look beneath the application (e.g. to tamper on purpose).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub name: String,
+    pub demo: bool,
+}
+
+impl TryFrom<(String, String, i64)> for TenantRecord {
+    type Error = DbError;
+    fn try_from((id, name, demo): (String, String, i64)) -> Result<Self, DbError> {
+        let id = id.parse().map_err(|_| DbError::Corrupt(format!("tenant id `{id}` is not a UUID")))?;
+        Ok(Self { id, name, demo: demo == 1 })
+    }
+}
+
+/// A transaction that can only see one tenant's data.
+pub struct TenantTx {
+    tx: Transaction<'static, Any>,
+    tenant: TenantId,
+    tenant_s: String,
+    /// An idempotency key claimed in this transaction, handed over when (and only if) it commits.
+    claim: Option<(IdemSlot, crate::idempotency::Claim)>,
+}
+
+type IdemSlot = std::sync::Arc<std::sync::Mutex<Option<crate::idempotency::Claim>>>;
+
+impl TenantTx {
+    #[must_use]
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The tenant id as bound in queries.
+    #[must_use]
+    pub fn tid(&self) -> &str {
+        &self.tenant_s
+    }
+
+    /// The connection, for queries. Every query must still filter by `tenant_id = tx.tid()`:
+    /// row-level security on PostgreSQL is the second wall, not the first.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// The tenant id string and the connection at once (both are needed in most queries).
+    pub fn split(&mut self) -> (&str, &mut AnyConnection) {
+        (&self.tenant_s, &mut self.tx)
+    }
+
+    pub async fn commit(self) -> Result<(), DbError> {
+        self.tx.commit().await?;
+        if let Some((slot, claim)) = self.claim {
+            crate::idempotency::fulfil(&slot, claim);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn on_commit_claim(&mut self, slot: IdemSlot, claim: crate::idempotency::Claim) {
+        self.claim = Some((slot, claim));
+    }
+}
+
+/// Apply the backend's migrations; on PostgreSQL as the owner role, then grant the application
+/// role exactly what it needs (it owns nothing, and may only append to the audit log).
+pub async fn migrate(settings: &Settings) -> Result<(), DbError> {
+    sqlx::any::install_default_drivers();
+    if settings.is_postgres() {
+        let app_url = settings.database_url.clone().unwrap_or_default();
+        let owner_url = settings.database_owner_url.clone().unwrap_or_else(|| app_url.clone());
+        let owner_opts = sqlx::postgres::PgConnectOptions::from_str(&owner_url)?.disable_statement_logging();
+        let mut conn = sqlx::postgres::PgConnection::connect_with(&owner_opts).await?;
+        POSTGRES_MIGRATIONS.run(&mut conn).await?;
+        let app_opts = sqlx::postgres::PgConnectOptions::from_str(&app_url)?;
+        let app_user = app_opts.get_username().to_owned();
+        if app_user != owner_opts.get_username() {
+            grant_app_role(&mut conn, &app_user).await?;
+        }
+        conn.close().await?;
+    } else {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| DbError::Config(format!("cannot create data directory {}: {e}", settings.data_dir.display())))?;
+        let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&sqlite_url(settings))?
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .disable_statement_logging();
+        let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&opts).await?;
+        SQLITE_MIGRATIONS.run(&mut conn).await?;
+        conn.close().await?;
+        restrict_permissions(&settings.sqlite_path());
+    }
+    Ok(())
+}
+
+async fn grant_app_role(conn: &mut sqlx::postgres::PgConnection, app_user: &str) -> Result<(), DbError> {
+    let role = quote_ident(app_user);
+    let tables: Vec<(String,)> = sqlx::query_as("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user")
+        .fetch_all(&mut *conn)
+        .await?;
+    for (table,) in tables {
+        let t = quote_ident(&table);
+        // Identifiers cannot be bound as parameters; both are quoted with quote_ident.
+        conn.execute(format!("REVOKE ALL ON {t} FROM {role}").as_str()).await?;
+        let grant = if table == "_sqlx_migrations" {
+            continue;
+        } else if APPEND_ONLY_TABLES.contains(&table.as_str()) {
+            "SELECT, INSERT"
+        } else {
+            "SELECT, INSERT, UPDATE, DELETE"
+        };
+        conn.execute(format!("GRANT {grant} ON {t} TO {role}").as_str()).await?;
+    }
+    conn.execute(format!("GRANT USAGE ON SCHEMA public TO {role}").as_str()).await?;
+    Ok(())
+}
+
+/// Double-quote a PostgreSQL identifier.
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Never print a database password.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot restrict database file permissions");
+    }
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &std::path::Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://wms_app:s3cret@127.0.0.1:5432/wms"), "postgres://wms_app:***@127.0.0.1:5432/wms");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,122 @@
+//! The HTTP API: routes (and the OpenAPI document, generated from the same handler annotations),
+//! and the layers every request goes through.
+
+pub mod admin_api;
+pub mod auth_api;
+pub mod extract;
+pub mod ops;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use std::time::{Duration, Instant};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, problem_response};
+use crate::metrics::{RequestLabels, RouteLabels};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Jilian WMS API", description = "Central server of Jilian WMS. Errors are RFC 9457 problem documents with a stable `code`. \
+        Every mutating endpoint honours `Idempotency-Key`: a replay returns the first response and changes nothing."),
+    modifiers(&BearerAuth),
+    tags((name = "auth"), (name = "admin"), (name = "ops"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// Routes and their OpenAPI document, from one list so the two cannot drift apart.
+fn routes() -> OpenApiRouter<AppState> {
+    let auth_routes = OpenApiRouter::new()
+        .routes(routes!(auth_api::login))
+        .routes(routes!(auth_api::refresh))
+        .routes(routes!(auth_api::mfa_verify));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth_routes)
+        .routes(routes!(auth_api::logout))
+        .routes(routes!(auth_api::mfa_enroll))
+        .routes(routes!(auth_api::change_password))
+        .routes(routes!(auth_api::me))
+        .routes(routes!(auth_api::sessions))
+        .routes(routes!(auth_api::revoke_session))
+        .routes(routes!(auth_api::revoke_all))
+        .routes(routes!(admin_api::list_users, admin_api::create_user))
+        .routes(routes!(admin_api::get_user))
+        .routes(routes!(admin_api::change_role))
+        .routes(routes!(admin_api::reset_mfa))
+        .routes(routes!(admin_api::audit_log))
+        .routes(routes!(admin_api::audit_verify))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The OpenAPI document as served at `/api/v1/openapi.json`.
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = routes().split_for_parts();
+    let doc_json = doc.to_pretty_json().unwrap_or_default();
+    let request_id = HeaderName::from_static("x-request-id");
+    api.route("/api/v1/openapi.json", axum::routing::get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], doc_json) }))
+        .fallback(|| async { ApiError::NotFound("route").into_response() })
+        .method_not_allowed_fallback(|| async { problem_response(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method Not Allowed", None) })
+        .layer(middleware::from_fn_with_state(state.clone(), crate::idempotency::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit_auth))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(state.settings.request_timeout_secs)))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The path only: query strings may carry identifiers, and bodies are never logged.
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Per-IP limit on the unauthenticated authentication endpoints.
+async fn rate_limit_auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path == "/api/v1/auth/login" || path == "/api/v1/auth/refresh" || path == "/api/v1/auth/mfa/verify" {
+        let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        if let Some(ip) = ip {
+            if let Err(retry_after) = state.auth_limiter.check(ip) {
+                tracing::warn!(%ip, "authentication rate limit exceeded");
+                return ApiError::RateLimited { retry_after }.into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let resp = next.run(req).await;
+    state.metrics.requests.get_or_create(&RequestLabels { method, route: route.clone(), status: resp.status().as_u16() }).inc();
+    state.metrics.latency.get_or_create(&RouteLabels { route }).observe(start.elapsed().as_secs_f64());
+    resp
+}
