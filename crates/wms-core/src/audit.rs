@@ -116,7 +116,9 @@ impl Outcome {
 
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        [Outcome::Success, Outcome::Failure, Outcome::Denied].into_iter().find(|o| o.as_str() == s)
+        [Outcome::Success, Outcome::Failure, Outcome::Denied]
+            .into_iter()
+            .find(|o| o.as_str() == s)
     }
 }
 
@@ -169,9 +171,13 @@ pub fn link_hash(audit_key: &[u8], tenant: TenantId, prev: &[u8], event: &AuditE
 /// Where a chain stops holding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
-    #[error("audit event {seq}: hash does not match its content and predecessor (altered or reordered)")]
+    #[error(
+        "audit event {seq}: hash does not match its content and predecessor (altered or reordered)"
+    )]
     HashMismatch { seq: i64 },
-    #[error("audit event {seq}: expected sequence number {expected} (an event is missing or inserted)")]
+    #[error(
+        "audit event {seq}: expected sequence number {expected} (an event is missing or inserted)"
+    )]
     Gap { seq: i64, expected: i64 },
     #[error("audit event {seq}: stored previous hash does not match event {prev_seq}")]
     PrevMismatch { seq: i64, prev_seq: i64 },
@@ -181,7 +187,9 @@ impl ChainError {
     #[must_use]
     pub const fn seq(&self) -> i64 {
         match self {
-            ChainError::HashMismatch { seq } | ChainError::Gap { seq, .. } | ChainError::PrevMismatch { seq, .. } => *seq,
+            ChainError::HashMismatch { seq }
+            | ChainError::Gap { seq, .. }
+            | ChainError::PrevMismatch { seq, .. } => *seq,
         }
     }
 }
@@ -205,16 +213,27 @@ pub struct ChainVerifier<'k> {
 impl<'k> ChainVerifier<'k> {
     #[must_use]
     pub fn new(key: &'k [u8], tenant: TenantId) -> Self {
-        Self { key, tenant, prev: GENESIS.to_vec(), next_seq: 1 }
+        Self {
+            key,
+            tenant,
+            prev: GENESIS.to_vec(),
+            next_seq: 1,
+        }
     }
 
     pub fn push(&mut self, link: &StoredLink) -> Result<(), ChainError> {
         let seq = link.event.seq;
         if seq != self.next_seq {
-            return Err(ChainError::Gap { seq, expected: self.next_seq });
+            return Err(ChainError::Gap {
+                seq,
+                expected: self.next_seq,
+            });
         }
         if link.prev_hash != self.prev {
-            return Err(ChainError::PrevMismatch { seq, prev_seq: seq - 1 });
+            return Err(ChainError::PrevMismatch {
+                seq,
+                prev_seq: seq - 1,
+            });
         }
         let expected = link_hash(self.key, self.tenant, &self.prev, &link.event);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &link.hash[..])) {
@@ -255,7 +274,11 @@ mod tests {
             .map(|i| {
                 let e = ev(i, AuditAction::LoginOk);
                 let h = link_hash(key, t, &prev, &e).to_vec();
-                let l = StoredLink { event: e, prev_hash: prev.clone(), hash: h.clone() };
+                let l = StoredLink {
+                    event: e,
+                    prev_hash: prev.clone(),
+                    hash: h.clone(),
+                };
                 prev = h;
                 l
             })
@@ -281,7 +304,10 @@ mod tests {
         let t = TenantId::new();
         let mut links = chain(b"k", t, 5);
         links[2].event.outcome = Outcome::Failure;
-        assert_eq!(verify(b"k", t, &links), Err(ChainError::HashMismatch { seq: 3 }));
+        assert_eq!(
+            verify(b"k", t, &links),
+            Err(ChainError::HashMismatch { seq: 3 })
+        );
     }
 
     #[test]
@@ -289,7 +315,13 @@ mod tests {
         let t = TenantId::new();
         let mut links = chain(b"k", t, 5);
         links.remove(1);
-        assert_eq!(verify(b"k", t, &links), Err(ChainError::Gap { seq: 3, expected: 2 }));
+        assert_eq!(
+            verify(b"k", t, &links),
+            Err(ChainError::Gap {
+                seq: 3,
+                expected: 2
+            })
+        );
         let mut links = chain(b"k", t, 5);
         links.swap(1, 2);
         assert!(verify(b"k", t, &links).is_err());
@@ -300,7 +332,10 @@ mod tests {
         // An attacker rewrites event 2 and recomputes every hash with a key they chose.
         let t = TenantId::new();
         let forged = chain(b"attacker", t, 3);
-        assert_eq!(verify(b"k", t, &forged), Err(ChainError::HashMismatch { seq: 1 }));
+        assert_eq!(
+            verify(b"k", t, &forged),
+            Err(ChainError::HashMismatch { seq: 1 })
+        );
         // And a chain of another tenant does not verify as ours.
         assert!(verify(b"k", TenantId::new(), &chain(b"k", t, 2)).is_err());
     }
@@ -309,7 +344,10 @@ mod tests {
     fn actions_round_trip() {
         for a in AuditAction::ALL {
             assert_eq!(AuditAction::parse(a.as_str()), Some(a));
-            assert_eq!(serde_json::to_value(a).ok(), Some(serde_json::Value::String(a.as_str().into())));
+            assert_eq!(
+                serde_json::to_value(a).ok(),
+                Some(serde_json::Value::String(a.as_str().into()))
+            );
         }
     }
 }

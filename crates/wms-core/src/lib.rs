@@ -4,13 +4,13 @@
 //! the server and the workstation are glue around it.
 
 pub mod audit;
+pub mod fulfilment;
 pub mod ids;
+pub mod ledger;
 pub mod mask;
 pub mod password;
 pub mod role;
 pub mod seal;
 pub mod totp;
-pub mod wire;
 pub mod tracking;
-pub mod fulfilment;
-pub mod ledger;
+pub mod wire;

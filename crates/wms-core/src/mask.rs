@@ -17,7 +17,11 @@ pub fn email(s: &str) -> String {
 /// `山田 太郎` → `山***`; keeps the first character only.
 #[must_use]
 pub fn name(s: &str) -> String {
-    if s.is_empty() { String::new() } else { format!("{}***", first(s)) }
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("{}***", first(s))
+    }
 }
 
 /// `090-1234-5678` → `***-5678` (last four digits).

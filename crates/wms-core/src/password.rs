@@ -35,7 +35,10 @@ pub fn check(password: &str, email: &str) -> Result<(), PasswordError> {
     }
     let lower = password.to_lowercase();
     let letters: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
-    let common = COMMON.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let common = COMMON
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
     for word in common {
         if lower == word || letters == word {
             return Err(PasswordError::Common);
@@ -59,8 +62,15 @@ fn is_degenerate(p: &str) -> bool {
     if distinct.len() <= 3 {
         return true;
     }
-    let sequences = ["0123456789", "9876543210", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm"];
-    sequences.iter().any(|s| s.contains(p) || (p.len() >= MIN_LEN && is_cycle_of(s, p)))
+    let sequences = [
+        "0123456789",
+        "9876543210",
+        "abcdefghijklmnopqrstuvwxyz",
+        "qwertyuiopasdfghjklzxcvbnm",
+    ];
+    sequences
+        .iter()
+        .any(|s| s.contains(p) || (p.len() >= MIN_LEN && is_cycle_of(s, p)))
 }
 
 fn is_cycle_of(seq: &str, p: &str) -> bool {
@@ -74,7 +84,9 @@ fn is_cycle_of(seq: &str, p: &str) -> bool {
 pub fn one_time_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -84,7 +96,10 @@ mod tests {
     #[test]
     fn length_limits() {
         assert_eq!(check("short-Pw1!", "a@b.jp"), Err(PasswordError::TooShort));
-        assert_eq!(check(&"x7!Qa".repeat(60), "a@b.jp"), Err(PasswordError::TooLong));
+        assert_eq!(
+            check(&"x7!Qa".repeat(60), "a@b.jp"),
+            Err(PasswordError::TooLong)
+        );
         assert_eq!(check("correct horse battery staple", "a@b.jp"), Ok(()));
         // Length is counted in characters, not bytes: 12 kana are fine.
         assert_eq!(check("あいうえおかきくけこさし", "a@b.jp"), Ok(()));
@@ -92,14 +107,26 @@ mod tests {
 
     #[test]
     fn common_and_degenerate_passwords_are_refused() {
-        for p in ["password1234", "Password1234!", "qwertyuiop12", "123456789012", "aaaaaaaaaaaa", "abababababab", "iloveyou1234", "P@ssword2024!!"] {
+        for p in [
+            "password1234",
+            "Password1234!",
+            "qwertyuiop12",
+            "123456789012",
+            "aaaaaaaaaaaa",
+            "abababababab",
+            "iloveyou1234",
+            "P@ssword2024!!",
+        ] {
             assert_eq!(check(p, "a@b.jp"), Err(PasswordError::Common), "{p}");
         }
     }
 
     #[test]
     fn email_name_is_refused() {
-        assert_eq!(check("tanaka-hanako-2026", "tanaka@example.jp"), Err(PasswordError::ContainsEmail));
+        assert_eq!(
+            check("tanaka-hanako-2026", "tanaka@example.jp"),
+            Err(PasswordError::ContainsEmail)
+        );
     }
 
     #[test]

@@ -158,7 +158,13 @@ fn seal_raw(key: &SecretKey, version: u32, aad: &[u8], plaintext: &[u8]) -> Vec<
     let full_aad = header_aad(&out[..5], aad);
     let ct = key
         .cipher()
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &full_aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &full_aad,
+            },
+        )
         .unwrap_or_default();
     out.extend_from_slice(&ct);
     out
@@ -187,16 +193,30 @@ pub fn key_version(ciphertext: &[u8]) -> Result<u32, SealError> {
 }
 
 /// Open a ciphertext made by [`seal`] with the same key and AAD.
-pub fn open(key: &SecretKey, aad: &Aad<'_>, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+pub fn open(
+    key: &SecretKey,
+    aad: &Aad<'_>,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
     open_raw(key, &aad.encode(), ciphertext)
 }
 
-fn open_raw(key: &SecretKey, aad: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+fn open_raw(
+    key: &SecretKey,
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
     key_version(ciphertext)?;
     let nonce = Nonce::from_slice(&ciphertext[5..HEADER_LEN]);
     let full_aad = header_aad(&ciphertext[..5], aad);
     key.cipher()
-        .decrypt(nonce, Payload { msg: &ciphertext[HEADER_LEN..], aad: &full_aad })
+        .decrypt(
+            nonce,
+            Payload {
+                msg: &ciphertext[HEADER_LEN..],
+                aad: &full_aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| SealError::Authentication)
 }
@@ -208,12 +228,30 @@ fn wrap_aad(tenant: TenantId, purpose: KeyPurpose, version: u32) -> Vec<u8> {
 /// Wrap a tenant key under the master key. The wrapped form is bound to tenant, purpose and version,
 /// so a wrapped key copied to another tenant's row does not unwrap.
 #[must_use]
-pub fn wrap_key(master: &SecretKey, master_version: u32, tenant: TenantId, purpose: KeyPurpose, version: u32, key: &SecretKey) -> Vec<u8> {
-    seal_raw(master, master_version, &wrap_aad(tenant, purpose, version), key.expose())
+pub fn wrap_key(
+    master: &SecretKey,
+    master_version: u32,
+    tenant: TenantId,
+    purpose: KeyPurpose,
+    version: u32,
+    key: &SecretKey,
+) -> Vec<u8> {
+    seal_raw(
+        master,
+        master_version,
+        &wrap_aad(tenant, purpose, version),
+        key.expose(),
+    )
 }
 
 /// Unwrap a tenant key made by [`wrap_key`].
-pub fn unwrap_key(master: &SecretKey, tenant: TenantId, purpose: KeyPurpose, version: u32, wrapped: &[u8]) -> Result<SecretKey, SealError> {
+pub fn unwrap_key(
+    master: &SecretKey,
+    tenant: TenantId,
+    purpose: KeyPurpose,
+    version: u32,
+    wrapped: &[u8],
+) -> Result<SecretKey, SealError> {
     let raw = open_raw(master, &wrap_aad(tenant, purpose, version), wrapped)?;
     SecretKey::from_slice(&raw)
 }
@@ -277,7 +315,11 @@ impl KeyRing {
 /// and never reveals anything without the key.
 #[must_use]
 pub fn blind_index(index_key: &SecretKey, domain: &str, normalised: &str) -> Vec<u8> {
-    hmac_sha256(index_key.expose(), &[domain.as_bytes(), normalised.as_bytes()]).to_vec()
+    hmac_sha256(
+        index_key.expose(),
+        &[domain.as_bytes(), normalised.as_bytes()],
+    )
+    .to_vec()
 }
 
 /// HMAC-SHA256 over length-prefixed parts (unambiguous concatenation).
@@ -305,7 +347,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn aad(t: TenantId, row: &str) -> Aad<'_> {
-        Aad { tenant: t, table: "users", column: "email", row }
+        Aad {
+            tenant: t,
+            table: "users",
+            column: "email",
+            row,
+        }
     }
 
     #[test]
@@ -314,7 +361,10 @@ mod tests {
         let t = TenantId::new();
         let ct = seal(&k, 7, &aad(t, "r1"), b"yamada@example.jp");
         assert_eq!(key_version(&ct), Ok(7));
-        assert_eq!(open(&k, &aad(t, "r1"), &ct).map(|p| p.to_vec()), Ok(b"yamada@example.jp".to_vec()));
+        assert_eq!(
+            open(&k, &aad(t, "r1"), &ct).map(|p| p.to_vec()),
+            Ok(b"yamada@example.jp".to_vec())
+        );
         // Not the plaintext, and not deterministic.
         assert!(!ct.windows(6).any(|w| w == b"yamada"));
         assert_ne!(ct, seal(&k, 7, &aad(t, "r1"), b"yamada@example.jp"));
@@ -325,19 +375,40 @@ mod tests {
         let k = SecretKey::generate();
         let t = TenantId::new();
         let ct = seal(&k, 1, &aad(t, "row-a"), b"secret");
-        assert_eq!(open(&k, &aad(t, "row-b"), &ct).err(), Some(SealError::Authentication));
-        assert_eq!(open(&k, &aad(TenantId::new(), "row-a"), &ct).err(), Some(SealError::Authentication));
-        let other_col = Aad { column: "name", ..aad(t, "row-a") };
-        assert_eq!(open(&k, &other_col, &ct).err(), Some(SealError::Authentication));
-        let other_table = Aad { table: "orders", ..aad(t, "row-a") };
-        assert_eq!(open(&k, &other_table, &ct).err(), Some(SealError::Authentication));
+        assert_eq!(
+            open(&k, &aad(t, "row-b"), &ct).err(),
+            Some(SealError::Authentication)
+        );
+        assert_eq!(
+            open(&k, &aad(TenantId::new(), "row-a"), &ct).err(),
+            Some(SealError::Authentication)
+        );
+        let other_col = Aad {
+            column: "name",
+            ..aad(t, "row-a")
+        };
+        assert_eq!(
+            open(&k, &other_col, &ct).err(),
+            Some(SealError::Authentication)
+        );
+        let other_table = Aad {
+            table: "orders",
+            ..aad(t, "row-a")
+        };
+        assert_eq!(
+            open(&k, &other_table, &ct).err(),
+            Some(SealError::Authentication)
+        );
     }
 
     #[test]
     fn wrong_key_and_malformed_input_fail_cleanly() {
         let t = TenantId::new();
         let ct = seal(&SecretKey::generate(), 1, &aad(t, "r"), b"x");
-        assert_eq!(open(&SecretKey::generate(), &aad(t, "r"), &ct).err(), Some(SealError::Authentication));
+        assert_eq!(
+            open(&SecretKey::generate(), &aad(t, "r"), &ct).err(),
+            Some(SealError::Authentication)
+        );
         assert_eq!(key_version(&[1, 2, 3]), Err(SealError::Malformed));
         let mut bad = ct.clone();
         bad[0] = 9;
@@ -368,8 +439,14 @@ mod tests {
         let new = ring.seal(&aad(t, "r"), b"new").unwrap_or_default();
         assert_eq!(key_version(&old), Ok(1));
         assert_eq!(key_version(&new), Ok(2));
-        assert_eq!(ring.open_string(&aad(t, "r"), &old).ok().as_deref(), Some("old"));
-        assert_eq!(ring.open_string(&aad(t, "r"), &new).ok().as_deref(), Some("new"));
+        assert_eq!(
+            ring.open_string(&aad(t, "r"), &old).ok().as_deref(),
+            Some("old")
+        );
+        assert_eq!(
+            ring.open_string(&aad(t, "r"), &new).ok().as_deref(),
+            Some("new")
+        );
         assert!(KeyRing::new().seal(&aad(t, "r"), b"x").is_err());
     }
 

@@ -63,7 +63,11 @@ pub fn secret_from_base32(b32: &str) -> Result<Zeroizing<Vec<u8>>, TotpError> {
 }
 
 /// The `otpauth://totp/...` URI for enrolment (shown as a QR code).
-pub fn otpauth_uri(secret: &[u8], issuer: &str, account: &str) -> Result<Zeroizing<String>, TotpError> {
+pub fn otpauth_uri(
+    secret: &[u8],
+    issuer: &str,
+    account: &str,
+) -> Result<Zeroizing<String>, TotpError> {
     Ok(Zeroizing::new(totp(secret, issuer, account)?.get_url()))
 }
 
@@ -81,7 +85,12 @@ pub const fn step_of(unix_secs: u64) -> i64 {
 /// Verify `code` at `now`. `last_used_step` is the step of the last accepted code for this user:
 /// a code from that step or earlier is a replay, even if it is otherwise valid. Returns the step
 /// that matched, which the caller must store as the new `last_used_step` in the same transaction.
-pub fn verify(secret: &[u8], code: &str, now_unix: u64, last_used_step: Option<i64>) -> Result<i64, TotpError> {
+pub fn verify(
+    secret: &[u8],
+    code: &str,
+    now_unix: u64,
+    last_used_step: Option<i64>,
+) -> Result<i64, TotpError> {
     let code = code.trim();
     if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(TotpError::Malformed);
@@ -116,7 +125,13 @@ mod tests {
 
     #[test]
     fn rfc6238_vectors_last_six_digits() {
-        for (t, code) in [(59u64, "287082"), (1_111_111_109, "081804"), (1_111_111_111, "050471"), (1_234_567_890, "005924"), (2_000_000_000, "279037")] {
+        for (t, code) in [
+            (59u64, "287082"),
+            (1_111_111_109, "081804"),
+            (1_111_111_111, "050471"),
+            (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"),
+        ] {
             assert_eq!(code_at(RFC_SEED, t).as_deref(), Ok(code), "t={t}");
         }
     }
@@ -141,7 +156,10 @@ mod tests {
         assert_eq!(verify(RFC_SEED, &code, now, step), Err(TotpError::Replayed));
         // An older code, still inside the window, is also refused once a newer one was used.
         let older = code_at(RFC_SEED, now - 30).unwrap_or_default();
-        assert_eq!(verify(RFC_SEED, &older, now, step), Err(TotpError::Replayed));
+        assert_eq!(
+            verify(RFC_SEED, &older, now, step),
+            Err(TotpError::Replayed)
+        );
         // The next step's code is fine.
         let later = code_at(RFC_SEED, now + 30).unwrap_or_default();
         assert!(verify(RFC_SEED, &later, now + 30, step).is_ok());
@@ -150,7 +168,11 @@ mod tests {
     #[test]
     fn malformed_codes_are_refused_without_panicking() {
         for c in ["", "12345", "1234567", "abcdef", "12 456", "１２３４５６"] {
-            assert_eq!(verify(RFC_SEED, c, 1_700_000_000, None), Err(TotpError::Malformed), "{c:?}");
+            assert_eq!(
+                verify(RFC_SEED, c, 1_700_000_000, None),
+                Err(TotpError::Malformed),
+                "{c:?}"
+            );
         }
     }
 

@@ -23,7 +23,14 @@ pub async fn rotate_data_key(state: &AppState, tenant: &str) -> anyhow::Result<u
     let mut tx = state.db.tenant_tx(tid).await?;
     let v = state.keys.rotate_data_key(&mut tx, now_ms()).await?;
     let tk = state.keys.tenant(&mut tx).await?;
-    audit::append(&mut tx, state.db.backend(), &tk, NewEvent::new("cli", AuditAction::KeyRotated, Outcome::Success).detail(format!("data key v{v}"))).await?;
+    audit::append(
+        &mut tx,
+        state.db.backend(),
+        &tk,
+        NewEvent::new("cli", AuditAction::KeyRotated, Outcome::Success)
+            .detail(format!("data key v{v}")),
+    )
+    .await?;
     tx.commit().await?;
     Ok(v)
 }
@@ -38,8 +45,31 @@ pub async fn rotate_master(settings: &Settings, state: &AppState) -> anyhow::Res
         let mut tx = state.db.tenant_tx(t.id).await?;
         n += store.rewrap_tenant(&mut tx).await?;
         let tk = store.tenant(&mut tx).await?;
-        audit::append(&mut tx, state.db.backend(), &tk, NewEvent::new("cli", AuditAction::KeyRotated, Outcome::Success).detail(format!("master key v{v}"))).await?;
+        audit::append(
+            &mut tx,
+            state.db.backend(),
+            &tk,
+            NewEvent::new("cli", AuditAction::KeyRotated, Outcome::Success)
+                .detail(format!("master key v{v}")),
+        )
+        .await?;
         tx.commit().await?;
     }
     Ok((v, n))
+}
+
+/// Open one user's sealed e-mail (operators' support tool; also how tests prove AAD binding).
+pub async fn open_user_email(
+    db: &crate::db::Db,
+    keys: &KeyStore,
+    tenant: wms_core::ids::TenantId,
+    user_id: &str,
+) -> anyhow::Result<String> {
+    let id = user_id.parse()?;
+    let mut tx = db.tenant_tx(tenant).await?;
+    let tk = keys.tenant(&mut tx).await?;
+    let user = accounts::find_by_id(&mut tx, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no such user"))?;
+    Ok(accounts::open_email(&tk, tenant, &user)?)
 }

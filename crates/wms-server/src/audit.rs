@@ -1,6 +1,8 @@
 //! Appending to and verifying each tenant's audit chain (the hashing rules are in `wms_core::audit`).
 
-use wms_core::audit::{AuditAction, AuditEvent, ChainError, ChainVerifier, GENESIS, Outcome, StoredLink, link_hash};
+use wms_core::audit::{
+    AuditAction, AuditEvent, ChainError, ChainVerifier, GENESIS, Outcome, StoredLink, link_hash,
+};
 use wms_core::wire::AuditEntry;
 
 use crate::db::{Backend, DbError, TenantTx};
@@ -21,7 +23,14 @@ pub struct NewEvent {
 impl NewEvent {
     #[must_use]
     pub fn new(actor: impl Into<String>, action: AuditAction, outcome: Outcome) -> Self {
-        Self { actor: actor.into(), action, outcome, target: None, ip: None, detail: None }
+        Self {
+            actor: actor.into(),
+            action,
+            outcome,
+            target: None,
+            ip: None,
+            detail: None,
+        }
     }
     #[must_use]
     pub fn target(mut self, t: impl Into<String>) -> Self {
@@ -57,7 +66,12 @@ impl From<sqlx::Error> for AuditError {
 /// Append one event to the tenant's chain, inside the caller's transaction (so the event commits
 /// with the effect it records, or not at all). Appends are serialised per tenant by locking the
 /// chain head (SQLite's single writer does the same).
-pub async fn append(tx: &mut TenantTx, backend: Backend, keys: &TenantKeys, ev: NewEvent) -> Result<i64, AuditError> {
+pub async fn append(
+    tx: &mut TenantTx,
+    backend: Backend,
+    keys: &TenantKeys,
+    ev: NewEvent,
+) -> Result<i64, AuditError> {
     let key = keys.audit_key()?;
     let tenant = tx.tenant();
     let (tid, conn) = tx.split();
@@ -65,7 +79,10 @@ pub async fn append(tx: &mut TenantTx, backend: Backend, keys: &TenantKeys, ev: 
         Backend::Postgres => "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE",
         Backend::Sqlite => "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1",
     };
-    let head: Option<(i64, Vec<u8>)> = sqlx::query_as(lock).bind(tid).fetch_optional(&mut *conn).await?;
+    let head: Option<(i64, Vec<u8>)> = sqlx::query_as(lock)
+        .bind(tid)
+        .fetch_optional(&mut *conn)
+        .await?;
     let (prev_seq, prev_hash) = head.clone().unwrap_or((0, GENESIS.to_vec()));
     let event = AuditEvent {
         seq: prev_seq + 1,
@@ -100,11 +117,27 @@ pub async fn append(tx: &mut TenantTx, backend: Backend, keys: &TenantKeys, ev: 
     } else {
         "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, $2, $3)"
     };
-    sqlx::query(q).bind(tid).bind(event.seq).bind(&hash).execute(&mut *conn).await?;
+    sqlx::query(q)
+        .bind(tid)
+        .bind(event.seq)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
     Ok(event.seq)
 }
 
-type Row = (i64, i64, String, String, Option<String>, Option<String>, String, Option<String>, Vec<u8>, Vec<u8>);
+type Row = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    Vec<u8>,
+    Vec<u8>,
+);
 const COLS: &str = "seq, at_ms, actor, action, target, ip, outcome, detail, prev_hash, hash";
 
 fn to_link(r: Row) -> Result<StoredLink, ChainError> {
@@ -112,7 +145,20 @@ fn to_link(r: Row) -> Result<StoredLink, ChainError> {
     // An unknown action or outcome text is tampering too: report it as a broken link.
     let action = AuditAction::parse(&action).ok_or(ChainError::HashMismatch { seq })?;
     let outcome = Outcome::parse(&outcome).ok_or(ChainError::HashMismatch { seq })?;
-    Ok(StoredLink { event: AuditEvent { seq, at_ms, actor, action, target, ip, outcome, detail }, prev_hash, hash })
+    Ok(StoredLink {
+        event: AuditEvent {
+            seq,
+            at_ms,
+            actor,
+            action,
+            target,
+            ip,
+            outcome,
+            detail,
+        },
+        prev_hash,
+        hash,
+    })
 }
 
 #[derive(Debug)]
@@ -129,7 +175,11 @@ pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport
     let tenant = tx.tenant();
     let mut verifier = ChainVerifier::new(key.expose(), tenant);
     let (tid, conn) = tx.split();
-    let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1").bind(tid).fetch_optional(&mut *conn).await?;
+    let head: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
+            .bind(tid)
+            .fetch_optional(&mut *conn)
+            .await?;
     let head_seq = head.as_ref().map_or(0, |h| h.0);
     let mut after = 0i64;
     let mut last_hash = GENESIS.to_vec();
@@ -145,27 +195,51 @@ pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport
         for r in rows {
             let link = match to_link(r) {
                 Ok(l) => l,
-                Err(e) => return Ok(VerifyReport { verified: verifier.verified(), head_seq, broken: Some(e) }),
+                Err(e) => {
+                    return Ok(VerifyReport {
+                        verified: verifier.verified(),
+                        head_seq,
+                        broken: Some(e),
+                    });
+                }
             };
             after = link.event.seq;
             if let Err(e) = verifier.push(&link) {
-                return Ok(VerifyReport { verified: verifier.verified(), head_seq, broken: Some(e) });
+                return Ok(VerifyReport {
+                    verified: verifier.verified(),
+                    head_seq,
+                    broken: Some(e),
+                });
             }
             last_hash = link.hash;
         }
     }
     let broken = match head {
         Some((seq, hash)) if seq != verifier.verified() || hash != last_hash => {
-            Some(ChainError::Gap { seq: verifier.verified() + 1, expected: seq })
+            Some(ChainError::Gap {
+                seq: verifier.verified() + 1,
+                expected: seq,
+            })
         }
-        None if verifier.verified() > 0 => Some(ChainError::Gap { seq: verifier.verified(), expected: 0 }),
+        None if verifier.verified() > 0 => Some(ChainError::Gap {
+            seq: verifier.verified(),
+            expected: 0,
+        }),
         _ => None,
     };
-    Ok(VerifyReport { verified: verifier.verified(), head_seq, broken })
+    Ok(VerifyReport {
+        verified: verifier.verified(),
+        head_seq,
+        broken,
+    })
 }
 
 /// A page of events, newest first.
-pub async fn list(tx: &mut TenantTx, before: Option<i64>, limit: i64) -> Result<(Vec<AuditEntry>, Option<i64>), AuditError> {
+pub async fn list(
+    tx: &mut TenantTx,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<AuditEntry>, Option<i64>), AuditError> {
     let (tid, conn) = tx.split();
     let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM audit_events WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"))
         .bind(tid)
@@ -179,10 +253,25 @@ pub async fn list(tx: &mut TenantTx, before: Option<i64>, limit: i64) -> Result<
         let seq = r.0;
         let (action, outcome) = (AuditAction::parse(&r.3), Outcome::parse(&r.6));
         let (Some(action), Some(outcome)) = (action, outcome) else {
-            return Err(AuditError::Db(DbError::Corrupt(format!("audit event {seq} has an unknown action or outcome"))));
+            return Err(AuditError::Db(DbError::Corrupt(format!(
+                "audit event {seq} has an unknown action or outcome"
+            ))));
         };
-        out.push(AuditEntry { seq, at: rfc3339(r.1), actor: r.2, action, target: r.4, ip: r.5, outcome, detail: r.7 });
+        out.push(AuditEntry {
+            seq,
+            at: rfc3339(r.1),
+            actor: r.2,
+            action,
+            target: r.4,
+            ip: r.5,
+            outcome,
+            detail: r.7,
+        });
     }
-    let next = if more { out.last().map(|e| e.seq) } else { None };
+    let next = if more {
+        out.last().map(|e| e.seq)
+    } else {
+        None
+    };
     Ok((out, next))
 }

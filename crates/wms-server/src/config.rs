@@ -8,9 +8,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("invalid value for {var}: {reason}")]
     Env { var: &'static str, reason: String },
 }
@@ -26,7 +32,11 @@ pub struct Argon2Settings {
 
 impl Default for Argon2Settings {
     fn default() -> Self {
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -104,7 +114,12 @@ impl Settings {
             s.data_dir = PathBuf::from(v);
         }
         if let Some(v) = env("WMS_LISTEN") {
-            s.listen = v.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env { var: "WMS_LISTEN", reason: e.to_string() })?;
+            s.listen = v
+                .parse()
+                .map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                    var: "WMS_LISTEN",
+                    reason: e.to_string(),
+                })?;
         }
         if let Some(v) = env("WMS_DATABASE_URL").filter(|v| !v.is_empty()) {
             s.database_url = Some(v);
@@ -128,19 +143,30 @@ impl Settings {
             s.log_format = v;
         }
         if s.tls_cert.is_some() != s.tls_key.is_some() {
-            return Err(ConfigError::Env { var: "WMS_TLS_CERT", reason: "set both the certificate and the key, or neither".into() });
+            return Err(ConfigError::Env {
+                var: "WMS_TLS_CERT",
+                reason: "set both the certificate and the key, or neither".into(),
+            });
         }
         Ok(s)
     }
 
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     #[must_use]
     pub fn is_postgres(&self) -> bool {
-        self.database_url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        self.database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     }
 
     #[must_use]
@@ -153,7 +179,10 @@ fn parse_bool(var: &'static str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),
-        other => Err(ConfigError::Env { var, reason: format!("expected true or false, got `{other}`") }),
+        other => Err(ConfigError::Env {
+            var,
+            reason: format!("expected true or false, got `{other}`"),
+        }),
     }
 }
 
@@ -163,7 +192,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
@@ -182,7 +214,10 @@ mod tests {
         let f = dir.path().join("wms.toml");
         std::fs::write(&f, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/var/lib/wms\"\n[argon2]\nmemory_kib = 8192\n").ok();
         let path = f.to_string_lossy().to_string();
-        let s = Settings::load_from(env(&[("WMS_CONFIG", &path), ("WMS_LISTEN", "127.0.0.1:9443")]));
+        let s = Settings::load_from(env(&[
+            ("WMS_CONFIG", &path),
+            ("WMS_LISTEN", "127.0.0.1:9443"),
+        ]));
         let s = s.unwrap_or_default();
         assert_eq!(s.listen.to_string(), "127.0.0.1:9443");
         assert_eq!(s.data_dir, PathBuf::from("/var/lib/wms"));
@@ -191,7 +226,13 @@ mod tests {
 
     #[test]
     fn bad_values_are_clear_errors() {
-        assert!(matches!(Settings::load_from(env(&[("WMS_LISTEN", "nope")])), Err(ConfigError::Env { var: "WMS_LISTEN", .. })));
+        assert!(matches!(
+            Settings::load_from(env(&[("WMS_LISTEN", "nope")])),
+            Err(ConfigError::Env {
+                var: "WMS_LISTEN",
+                ..
+            })
+        ));
         assert!(Settings::load_from(env(&[("WMS_PRODUCTION", "maybe")])).is_err());
         assert!(Settings::load_from(env(&[("WMS_TLS_CERT", "/x.pem")])).is_err());
         let dir = tempfile::tempdir().ok();
@@ -199,6 +240,9 @@ mod tests {
         let f = dir.path().join("bad.toml");
         std::fs::write(&f, "no_such_setting = 1\n").ok();
         let path = f.to_string_lossy().to_string();
-        assert!(matches!(Settings::load_from(env(&[("WMS_CONFIG", &path)])), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Settings::load_from(env(&[("WMS_CONFIG", &path)])),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 }

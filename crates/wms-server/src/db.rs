@@ -37,10 +37,10 @@ pub enum DbError {
 
 impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &e {
-            if db.kind() == sqlx::error::ErrorKind::UniqueViolation {
-                return DbError::Conflict("a record with the same key already exists".into());
-            }
+        if let sqlx::Error::Database(db) = &e
+            && db.kind() == sqlx::error::ErrorKind::UniqueViolation
+        {
+            return DbError::Conflict("a record with the same key already exists".into());
         }
         DbError::Sqlx(e)
     }
@@ -84,7 +84,12 @@ impl Db {
         sqlx::any::install_default_drivers();
         let (url, backend, max) = match &settings.database_url {
             Some(url) if settings.is_postgres() => (url.clone(), Backend::Postgres, 32),
-            Some(other) => return Err(DbError::Config(format!("unsupported database URL scheme in `{}`", redact_url(other)))),
+            Some(other) => {
+                return Err(DbError::Config(format!(
+                    "unsupported database URL scheme in `{}`",
+                    redact_url(other)
+                )));
+            }
             None => (sqlite_url(settings), Backend::Sqlite, 8),
         };
         let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
@@ -131,14 +136,27 @@ impl Db {
         let mut tx = self.begin().await?;
         let tenant_s = tenant.to_string();
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(&tenant_s).execute(&mut *tx).await?;
+            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                .bind(&tenant_s)
+                .execute(&mut *tx)
+                .await?;
         }
-        Ok(TenantTx { tx, tenant, tenant_s, claim: None })
+        Ok(TenantTx {
+            tx,
+            tenant,
+            tenant_s,
+            claim: None,
+        })
     }
 
     /// Create a tenant's directory row and return a transaction scoped to it, so that the tenant,
     /// its keys and its first audit event commit together or not at all.
-    pub(crate) async fn new_tenant_tx(&self, name: &str, demo: bool, now_ms: i64) -> Result<TenantTx, DbError> {
+    pub(crate) async fn new_tenant_tx(
+        &self,
+        name: &str,
+        demo: bool,
+        now_ms: i64,
+    ) -> Result<TenantTx, DbError> {
         let tenant = TenantId::new();
         let mut tx = self.tenant_tx(tenant).await?;
         let (tid, conn) = tx.split();
@@ -150,7 +168,9 @@ impl Db {
             .execute(conn)
             .await
             .map_err(|e| match DbError::from(e) {
-                DbError::Conflict(_) => DbError::Conflict(format!("a tenant named `{name}` already exists")),
+                DbError::Conflict(_) => {
+                    DbError::Conflict(format!("a tenant named `{name}` already exists"))
+                }
                 other => other,
             })?;
         Ok(tx)
@@ -158,23 +178,28 @@ impl Db {
 
     /// Look a tenant up by name (the tenant directory is not tenant-owned).
     pub async fn find_tenant(&self, name: &str) -> Result<Option<TenantRecord>, DbError> {
-        let row: Option<(String, String, i64)> = sqlx::query_as("SELECT id, name, demo FROM tenants WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(String, String, i64)> =
+            sqlx::query_as("SELECT id, name, demo FROM tenants WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(TenantRecord::try_from).transpose()
     }
 
     pub async fn tenant_by_id(&self, id: TenantId) -> Result<Option<TenantRecord>, DbError> {
-        let row: Option<(String, String, i64)> = sqlx::query_as("SELECT id, name, demo FROM tenants WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(String, String, i64)> =
+            sqlx::query_as("SELECT id, name, demo FROM tenants WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(TenantRecord::try_from).transpose()
     }
 
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, DbError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT id, name, demo FROM tenants ORDER BY name").fetch_all(&self.pool).await?;
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT id, name, demo FROM tenants ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         rows.into_iter().map(TenantRecord::try_from).collect()
     }
 
@@ -200,8 +225,14 @@ pub struct TenantRecord {
 impl TryFrom<(String, String, i64)> for TenantRecord {
     type Error = DbError;
     fn try_from((id, name, demo): (String, String, i64)) -> Result<Self, DbError> {
-        let id = id.parse().map_err(|_| DbError::Corrupt(format!("tenant id `{id}` is not a UUID")))?;
-        Ok(Self { id, name, demo: demo == 1 })
+        let id = id
+            .parse()
+            .map_err(|_| DbError::Corrupt(format!("tenant id `{id}` is not a UUID")))?;
+        Ok(Self {
+            id,
+            name,
+            demo: demo == 1,
+        })
     }
 }
 
@@ -258,8 +289,12 @@ pub async fn migrate(settings: &Settings) -> Result<(), DbError> {
     sqlx::any::install_default_drivers();
     if settings.is_postgres() {
         let app_url = settings.database_url.clone().unwrap_or_default();
-        let owner_url = settings.database_owner_url.clone().unwrap_or_else(|| app_url.clone());
-        let owner_opts = sqlx::postgres::PgConnectOptions::from_str(&owner_url)?.disable_statement_logging();
+        let owner_url = settings
+            .database_owner_url
+            .clone()
+            .unwrap_or_else(|| app_url.clone());
+        let owner_opts =
+            sqlx::postgres::PgConnectOptions::from_str(&owner_url)?.disable_statement_logging();
         let mut conn = sqlx::postgres::PgConnection::connect_with(&owner_opts).await?;
         POSTGRES_MIGRATIONS.run(&mut conn).await?;
         let app_opts = sqlx::postgres::PgConnectOptions::from_str(&app_url)?;
@@ -269,7 +304,12 @@ pub async fn migrate(settings: &Settings) -> Result<(), DbError> {
         }
         conn.close().await?;
     } else {
-        std::fs::create_dir_all(&settings.data_dir).map_err(|e| DbError::Config(format!("cannot create data directory {}: {e}", settings.data_dir.display())))?;
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            DbError::Config(format!(
+                "cannot create data directory {}: {e}",
+                settings.data_dir.display()
+            ))
+        })?;
         let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&sqlite_url(settings))?
             .create_if_missing(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
@@ -283,7 +323,10 @@ pub async fn migrate(settings: &Settings) -> Result<(), DbError> {
     Ok(())
 }
 
-async fn grant_app_role(conn: &mut sqlx::postgres::PgConnection, app_user: &str) -> Result<(), DbError> {
+async fn grant_app_role(
+    conn: &mut sqlx::postgres::PgConnection,
+    app_user: &str,
+) -> Result<(), DbError> {
     let role = quote_ident(app_user);
     let tables: Vec<(String,)> = sqlx::query_as("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user")
         .fetch_all(&mut *conn)
@@ -291,7 +334,8 @@ async fn grant_app_role(conn: &mut sqlx::postgres::PgConnection, app_user: &str)
     for (table,) in tables {
         let t = quote_ident(&table);
         // Identifiers cannot be bound as parameters; both are quoted with quote_ident.
-        conn.execute(format!("REVOKE ALL ON {t} FROM {role}").as_str()).await?;
+        conn.execute(format!("REVOKE ALL ON {t} FROM {role}").as_str())
+            .await?;
         let grant = if table == "_sqlx_migrations" {
             continue;
         } else if APPEND_ONLY_TABLES.contains(&table.as_str()) {
@@ -299,9 +343,11 @@ async fn grant_app_role(conn: &mut sqlx::postgres::PgConnection, app_user: &str)
         } else {
             "SELECT, INSERT, UPDATE, DELETE"
         };
-        conn.execute(format!("GRANT {grant} ON {t} TO {role}").as_str()).await?;
+        conn.execute(format!("GRANT {grant} ON {t} TO {role}").as_str())
+            .await?;
     }
-    conn.execute(format!("GRANT USAGE ON SCHEMA public TO {role}").as_str()).await?;
+    conn.execute(format!("GRANT USAGE ON SCHEMA public TO {role}").as_str())
+        .await?;
     Ok(())
 }
 
@@ -340,7 +386,10 @@ mod tests {
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(redact_url("postgres://wms_app:s3cret@127.0.0.1:5432/wms"), "postgres://wms_app:***@127.0.0.1:5432/wms");
+        assert_eq!(
+            redact_url("postgres://wms_app:s3cret@127.0.0.1:5432/wms"),
+            "postgres://wms_app:***@127.0.0.1:5432/wms"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     }

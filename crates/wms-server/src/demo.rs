@@ -49,18 +49,34 @@ pub async fn seed(state: &AppState, tenant_name: &str) -> Result<DemoSummary, De
     if state.settings.production {
         return Err(DemoError::Production);
     }
-    let (tenant, created) = match state.db.find_tenant(tenant_name).await.map_err(AccountError::from)? {
+    let (tenant, created) = match state
+        .db
+        .find_tenant(tenant_name)
+        .await
+        .map_err(AccountError::from)?
+    {
         Some(t) if t.demo => (t.id, false),
         Some(_) => return Err(DemoError::NotDemo(tenant_name.to_owned())),
-        None => (accounts::create_tenant(&state.db, &state.keys, tenant_name, true, "cli").await?, true),
+        None => (
+            accounts::create_tenant(&state.db, &state.keys, tenant_name, true, "cli").await?,
+            true,
+        ),
     };
     let password = demo_password();
     let mut users = Vec::new();
     for role in Role::ALL {
         let email = format!("{role}@{tenant_name}.example").to_lowercase();
         let new = accounts::prepare_user(&state.hasher, &email, role, Some(&password)).await?;
-        let mut tx = state.db.tenant_tx(tenant).await.map_err(AccountError::from)?;
-        let keys = state.keys.tenant(&mut tx).await.map_err(AccountError::from)?;
+        let mut tx = state
+            .db
+            .tenant_tx(tenant)
+            .await
+            .map_err(AccountError::from)?;
+        let keys = state
+            .keys
+            .tenant(&mut tx)
+            .await
+            .map_err(AccountError::from)?;
         // Re-seeding resets the demo users' passwords and seeds rather than failing.
         let user_id = match accounts::find_by_email(&mut tx, &keys, &email).await? {
             Some(existing) => {
@@ -79,14 +95,28 @@ pub async fn seed(state: &AppState, tenant_name: &str) -> Result<DemoSummary, De
         let totp_secret = if role.requires_mfa() {
             let secret = wms_core::totp::generate_secret();
             accounts::set_totp(&mut tx, &keys, user_id, &secret).await?;
-            let ev = NewEvent::new("cli", AuditAction::MfaEnrolled, Outcome::Success).target(format!("user:{user_id}")).detail("demo seed");
-            audit::append(&mut tx, state.db.backend(), &keys, ev).await.map_err(AccountError::from)?;
+            let ev = NewEvent::new("cli", AuditAction::MfaEnrolled, Outcome::Success)
+                .target(format!("user:{user_id}"))
+                .detail("demo seed");
+            audit::append(&mut tx, state.db.backend(), &keys, ev)
+                .await
+                .map_err(AccountError::from)?;
             Some(wms_core::totp::secret_base32(&secret).to_string())
         } else {
             None
         };
         tx.commit().await.map_err(AccountError::from)?;
-        users.push(DemoUser { email, role, password: password.to_string(), totp_secret });
+        users.push(DemoUser {
+            email,
+            role,
+            password: password.to_string(),
+            totp_secret,
+        });
     }
-    Ok(DemoSummary { tenant: tenant_name.to_owned(), tenant_id: tenant.to_string(), created, users })
+    Ok(DemoSummary {
+        tenant: tenant_name.to_owned(),
+        tenant_id: tenant.to_string(),
+        created,
+        users,
+    })
 }

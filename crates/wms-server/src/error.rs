@@ -65,9 +65,14 @@ impl ApiError {
         use ApiError::*;
         match self {
             BadRequest(_) => StatusCode::BAD_REQUEST,
-            Validation(_) | WeakPassword(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Unauthenticated | InvalidCredentials | TokenExpired | InvalidToken | MfaRequired | MfaInvalid | MfaReplayed => StatusCode::UNAUTHORIZED,
-            MfaEnrollmentRequired { .. } | StepUpRequired | PasswordChangeRequired | Forbidden => StatusCode::FORBIDDEN,
+            Validation(_) | WeakPassword(_) | IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Unauthenticated | InvalidCredentials | TokenExpired | InvalidToken | MfaRequired
+            | MfaInvalid | MfaReplayed => StatusCode::UNAUTHORIZED,
+            MfaEnrollmentRequired { .. } | StepUpRequired | PasswordChangeRequired | Forbidden => {
+                StatusCode::FORBIDDEN
+            }
             AccountLocked { .. } => StatusCode::LOCKED,
             NotFound(_) => StatusCode::NOT_FOUND,
             Conflict(_) | IdempotencyInProgress => StatusCode::CONFLICT,
@@ -131,11 +136,22 @@ impl From<sqlx::Error> for ApiError {
 
 /// Build a problem+json response (also used by layers that reject before a handler runs).
 #[must_use]
-pub fn problem_response(status: StatusCode, code: &str, title: &str, detail: Option<String>) -> Response {
+pub fn problem_response(
+    status: StatusCode,
+    code: &str,
+    title: &str,
+    detail: Option<String>,
+) -> Response {
     problem_with(status, code, title, detail, None)
 }
 
-fn problem_with(status: StatusCode, code: &str, title: &str, detail: Option<String>, enrollment_token: Option<String>) -> Response {
+fn problem_with(
+    status: StatusCode,
+    code: &str,
+    title: &str,
+    detail: Option<String>,
+    enrollment_token: Option<String>,
+) -> Response {
     let body = Problem {
         type_: format!("https://jilian-wms.example/problems/{code}"),
         title: title.to_owned(),
@@ -146,7 +162,10 @@ fn problem_with(status: StatusCode, code: &str, title: &str, detail: Option<Stri
         enrollment_token,
     };
     let mut resp = (status, axum::Json(body)).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     resp
 }
 
@@ -157,10 +176,7 @@ impl IntoResponse for ApiError {
             // Logged in full here (with the request id from the span); the client sees only "internal".
             tracing::error!(error = %format!("{e:#}"), "internal error");
         }
-        let title = match status.canonical_reason() {
-            Some(r) => r,
-            None => "Error",
-        };
+        let title = status.canonical_reason().unwrap_or("Error");
         let detail = match &self {
             ApiError::Internal(_) => None,
             other => Some(other.to_string()),
@@ -172,10 +188,14 @@ impl IntoResponse for ApiError {
         let mut resp = problem_with(status, self.code(), title, detail, token);
         match &self {
             ApiError::RateLimited { retry_after } => {
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             ApiError::AccountLocked { retry_after } => {
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+                resp.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from((*retry_after).max(1)),
+                );
             }
             _ => {}
         }
@@ -189,13 +209,30 @@ mod tests {
 
     #[test]
     fn every_error_has_a_problem_body_and_no_internals() {
-        let resp = ApiError::Internal(anyhow::anyhow!("SELECT secret FROM x failed")).into_response();
+        let resp =
+            ApiError::Internal(anyhow::anyhow!("SELECT secret FROM x failed")).into_response();
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("application/problem+json"));
+        assert_eq!(
+            resp.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
         let resp = ApiError::RateLimited { retry_after: 7 }.into_response();
-        assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("7"));
+        assert_eq!(
+            resp.headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("7")
+        );
         assert_eq!(ApiError::NotFound("user").status(), StatusCode::NOT_FOUND);
         assert_eq!(ApiError::MfaRequired.code(), "mfa_required");
-        assert_eq!(ApiError::MfaEnrollmentRequired { enrollment_token: None }.code(), "mfa_enrollment_required");
+        assert_eq!(
+            ApiError::MfaEnrollmentRequired {
+                enrollment_token: None
+            }
+            .code(),
+            "mfa_enrollment_required"
+        );
     }
 }

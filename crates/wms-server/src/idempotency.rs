@@ -56,7 +56,12 @@ struct StoredResponse {
 }
 
 fn aad<'a>(tenant: wms_core::ids::TenantId, row: &'a str) -> Aad<'a> {
-    Aad { tenant, table: "idempotency_keys", column: "response", row }
+    Aad {
+        tenant,
+        table: "idempotency_keys",
+        column: "response",
+        row,
+    }
 }
 
 fn valid_key(k: &str) -> bool {
@@ -66,11 +71,22 @@ fn valid_key(k: &str) -> bool {
 /// Middleware: on POST/PUT/PATCH/DELETE with an `Idempotency-Key`, fingerprint the request, let the
 /// handler claim the key in its transaction, then store the response on the claimed key.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mutating = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
-    let key = req.headers().get(HEADER).map(|v| v.to_str().map(str::to_owned));
+    let mutating = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let key = req
+        .headers()
+        .get(HEADER)
+        .map(|v| v.to_str().map(str::to_owned));
     let key = match (mutating, key) {
         (true, Some(Ok(k))) if valid_key(&k) => k,
-        (true, Some(_)) => return ApiError::BadRequest("Idempotency-Key must be 1–255 visible ASCII characters".into()).into_response(),
+        (true, Some(_)) => {
+            return ApiError::BadRequest(
+                "Idempotency-Key must be 1–255 visible ASCII characters".into(),
+            )
+            .into_response();
+        }
         _ => return next.run(req).await,
     };
     let (parts, body) = req.into_parts();
@@ -87,7 +103,11 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     h.update([0]);
     h.update(&bytes);
     let slot = Arc::new(Mutex::new(None));
-    let idem = IdemRequest { key, fingerprint: h.finalize().to_vec(), slot: slot.clone() };
+    let idem = IdemRequest {
+        key,
+        fingerprint: h.finalize().to_vec(),
+        slot: slot.clone(),
+    };
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(idem);
     let resp = next.run(req).await;
@@ -103,10 +123,16 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 
 async fn store(state: &AppState, claim: Claim, resp: Response) -> Response {
     let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let stored = StoredResponse {
         status: parts.status.as_u16(),
-        content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body: String::from_utf8_lossy(&bytes).into_owned(),
     };
     if let Err(e) = save(state, &claim, &stored).await {
@@ -119,10 +145,17 @@ async fn store(state: &AppState, claim: Claim, resp: Response) -> Response {
 
 async fn save(state: &AppState, claim: &Claim, stored: &StoredResponse) -> Result<(), ApiError> {
     let mut tx = state.db.tenant_tx(claim.tenant).await?;
-    let keys = state.keys.tenant(&mut tx).await.map_err(ApiError::internal)?;
+    let keys = state
+        .keys
+        .tenant(&mut tx)
+        .await
+        .map_err(ApiError::internal)?;
     let row = format!("{}\0{}", claim.principal, claim.key);
     let json = serde_json::to_vec(stored).map_err(ApiError::internal)?;
-    let sealed = keys.data.seal(&aad(claim.tenant, &row), &json).map_err(ApiError::internal)?;
+    let sealed = keys
+        .data
+        .seal(&aad(claim.tenant, &row), &json)
+        .map_err(ApiError::internal)?;
     let (tid, conn) = tx.split();
     sqlx::query("UPDATE idempotency_keys SET status = $1, response_sealed = $2 WHERE tenant_id = $3 AND principal = $4 AND idem_key = $5")
         .bind(i64::from(stored.status))
@@ -138,7 +171,12 @@ async fn save(state: &AppState, claim: &Claim, stored: &StoredResponse) -> Resul
 
 /// Inside a handler's transaction: replay the stored response, or claim the key for this request.
 /// `Ok(Some(response))` means "answer with this and do nothing else".
-pub async fn claim(tx: &mut TenantTx, keys: &TenantKeys, principal: &str, req: &IdemRequest) -> Result<Option<Response>, ApiError> {
+pub async fn claim(
+    tx: &mut TenantTx,
+    keys: &TenantKeys,
+    principal: &str,
+    req: &IdemRequest,
+) -> Result<Option<Response>, ApiError> {
     let tenant = tx.tenant();
     let (tid, conn) = tx.split();
     let existing: Option<(Vec<u8>, Option<i64>, Option<Vec<u8>>, i64)> = sqlx::query_as(
@@ -176,14 +214,24 @@ pub async fn claim(tx: &mut TenantTx, keys: &TenantKeys, principal: &str, req: &
             DbError::Conflict(_) => ApiError::IdempotencyInProgress,
             other => other.into(),
         })?;
-    tx.on_commit_claim(req.slot.clone(), Claim { tenant, principal: principal.to_owned(), key: req.key.clone() });
+    tx.on_commit_claim(
+        req.slot.clone(),
+        Claim {
+            tenant,
+            principal: principal.to_owned(),
+            key: req.key.clone(),
+        },
+    );
     Ok(None)
 }
 
 fn replay(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut headers = HeaderMap::new();
-    if let Some(ct) = stored.content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+    if let Some(ct) = stored
+        .content_type
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
         headers.insert(header::CONTENT_TYPE, ct);
     }
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -19,14 +19,19 @@ use crate::db::{DbError, TenantTx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("no master key: set WMS_MASTER_KEY or create {0} (production mode never generates one)")]
+    #[error(
+        "no master key: set WMS_MASTER_KEY or create {0} (production mode never generates one)"
+    )]
     Missing(PathBuf),
     #[error("master key file {path}: {reason}")]
     BadFile { path: PathBuf, reason: String },
     #[error("WMS_MASTER_KEY: {0}")]
     BadEnv(String),
     #[error("cannot write master key file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("tenant {0} has no keys")]
     NoTenantKeys(TenantId),
     #[error("a tenant key does not unwrap with master key version {0}: wrong master key?")]
@@ -54,7 +59,10 @@ pub struct MasterKeys {
 
 impl std::fmt::Debug for MasterKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MasterKeys").field("current_version", &self.ring.current_version()).field("file", &self.file).finish()
+        f.debug_struct("MasterKeys")
+            .field("current_version", &self.ring.current_version())
+            .field("file", &self.file)
+            .finish()
     }
 }
 
@@ -64,9 +72,16 @@ impl MasterKeys {
     pub fn load(settings: &Settings) -> Result<Self, KeyError> {
         if let Ok(v) = std::env::var("WMS_MASTER_KEY") {
             let ring = parse_key_lines(&v).or_else(|_| {
-                let raw = Zeroizing::new(B64.decode(v.trim()).map_err(|_| KeyError::BadEnv("not base64".into()))?);
+                let raw = Zeroizing::new(
+                    B64.decode(v.trim())
+                        .map_err(|_| KeyError::BadEnv("not base64".into()))?,
+                );
                 let mut ring = KeyRing::new();
-                ring.insert(1, SecretKey::from_slice(&raw).map_err(|_| KeyError::BadEnv("must be 32 bytes".into()))?);
+                ring.insert(
+                    1,
+                    SecretKey::from_slice(&raw)
+                        .map_err(|_| KeyError::BadEnv("must be 32 bytes".into()))?,
+                );
                 Ok::<_, KeyError>(ring)
             })?;
             return Ok(Self { ring, file: None });
@@ -75,8 +90,14 @@ impl MasterKeys {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let text = Zeroizing::new(text);
-                let ring = parse_key_lines(&text).map_err(|reason| KeyError::BadFile { path: path.clone(), reason })?;
-                Ok(Self { ring, file: Some(path) })
+                let ring = parse_key_lines(&text).map_err(|reason| KeyError::BadFile {
+                    path: path.clone(),
+                    reason,
+                })?;
+                Ok(Self {
+                    ring,
+                    file: Some(path),
+                })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if settings.production {
@@ -86,15 +107,24 @@ impl MasterKeys {
                 ring.insert(1, SecretKey::generate());
                 write_key_file(&path, &ring)?;
                 tracing::warn!(path = %path.display(), "generated a new master key: back it up, without it sealed data cannot be read");
-                Ok(Self { ring, file: Some(path) })
+                Ok(Self {
+                    ring,
+                    file: Some(path),
+                })
             }
-            Err(e) => Err(KeyError::BadFile { path, reason: e.to_string() }),
+            Err(e) => Err(KeyError::BadFile {
+                path,
+                reason: e.to_string(),
+            }),
         }
     }
 
     #[must_use]
     pub fn file_path(settings: &Settings) -> PathBuf {
-        settings.master_key_file.clone().unwrap_or_else(|| settings.data_dir.join("master.key"))
+        settings
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| settings.data_dir.join("master.key"))
     }
 
     /// For tests: master keys held in memory only.
@@ -122,10 +152,21 @@ fn parse_key_lines(text: &str) -> Result<KeyRing, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (v, k) = line.split_once(' ').ok_or_else(|| format!("line {}: expected `VERSION BASE64`", n + 1))?;
-        let v: u32 = v.parse().map_err(|_| format!("line {}: version is not a number", n + 1))?;
-        let raw = Zeroizing::new(B64.decode(k.trim()).map_err(|_| format!("line {}: key is not base64", n + 1))?);
-        ring.insert(v, SecretKey::from_slice(&raw).map_err(|_| format!("line {}: key must be 32 bytes", n + 1))?);
+        let (v, k) = line
+            .split_once(' ')
+            .ok_or_else(|| format!("line {}: expected `VERSION BASE64`", n + 1))?;
+        let v: u32 = v
+            .parse()
+            .map_err(|_| format!("line {}: version is not a number", n + 1))?;
+        let raw = Zeroizing::new(
+            B64.decode(k.trim())
+                .map_err(|_| format!("line {}: key is not base64", n + 1))?,
+        );
+        ring.insert(
+            v,
+            SecretKey::from_slice(&raw)
+                .map_err(|_| format!("line {}: key must be 32 bytes", n + 1))?,
+        );
     }
     if ring.current_version().is_none() {
         return Err("no keys".into());
@@ -134,11 +175,16 @@ fn parse_key_lines(text: &str) -> Result<KeyRing, String> {
 }
 
 fn write_key_file(path: &Path, ring: &KeyRing) -> Result<(), KeyError> {
-    let werr = |source| KeyError::Write { path: path.to_owned(), source };
+    let werr = |source| KeyError::Write {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(werr)?;
     }
-    let mut text = Zeroizing::new(String::from("# Jilian WMS master keys: VERSION BASE64. Keep secret; back up.\n"));
+    let mut text = Zeroizing::new(String::from(
+        "# Jilian WMS master keys: VERSION BASE64. Keep secret; back up.\n",
+    ));
     for (v, k) in ring.iter() {
         text.push_str(&format!("{v} {}\n", B64.encode(k.expose())));
     }
@@ -175,7 +221,10 @@ impl TenantKeys {
     }
 
     pub fn index_key(&self) -> Result<&SecretKey, KeyError> {
-        self.index.current().map(|(_, k)| k).ok_or(KeyError::UnknownMaster(0))
+        self.index
+            .current()
+            .map(|(_, k)| k)
+            .ok_or(KeyError::UnknownMaster(0))
     }
 }
 
@@ -189,7 +238,11 @@ pub struct KeyStore {
 impl KeyStore {
     #[must_use]
     pub fn new(master: MasterKeys) -> Self {
-        Self { master, cache: RwLock::new(HashMap::new()), ttl: Duration::from_secs(60) }
+        Self {
+            master,
+            cache: RwLock::new(HashMap::new()),
+            ttl: Duration::from_secs(60),
+        }
     }
 
     #[must_use]
@@ -211,12 +264,11 @@ impl KeyStore {
     /// The tenant's keys, from cache or unwrapped from `tenant_keys`.
     pub async fn tenant(&self, tx: &mut TenantTx) -> Result<Arc<TenantKeys>, KeyError> {
         let t = tx.tenant();
-        if let Ok(cache) = self.cache.read() {
-            if let Some((at, keys)) = cache.get(&t) {
-                if at.elapsed() < self.ttl {
-                    return Ok(keys.clone());
-                }
-            }
+        if let Ok(cache) = self.cache.read()
+            && let Some((at, keys)) = cache.get(&t)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(keys.clone());
         }
         let keys = Arc::new(self.load(tx).await?);
         if let Ok(mut cache) = self.cache.write() {
@@ -235,13 +287,24 @@ impl KeyStore {
         if rows.is_empty() {
             return Err(KeyError::NoTenantKeys(tx.tenant()));
         }
-        let mut keys = TenantKeys { data: KeyRing::new(), index: KeyRing::new(), audit: KeyRing::new() };
+        let mut keys = TenantKeys {
+            data: KeyRing::new(),
+            index: KeyRing::new(),
+            audit: KeyRing::new(),
+        };
         for (purpose, version, wrapped, mv) in rows {
-            let Some(purpose) = KeyPurpose::parse(&purpose) else { continue };
+            let Some(purpose) = KeyPurpose::parse(&purpose) else {
+                continue;
+            };
             let mv = u32::try_from(mv).map_err(|_| KeyError::UnknownMaster(0))?;
             let version = u32::try_from(version).map_err(|_| KeyError::UnknownMaster(0))?;
-            let master = self.master.ring.get(mv).ok_or(KeyError::UnknownMaster(mv))?;
-            let key = seal::unwrap_key(master, tx.tenant(), purpose, version, &wrapped).map_err(|_| KeyError::Unwrap(mv))?;
+            let master = self
+                .master
+                .ring
+                .get(mv)
+                .ok_or(KeyError::UnknownMaster(mv))?;
+            let key = seal::unwrap_key(master, tx.tenant(), purpose, version, &wrapped)
+                .map_err(|_| KeyError::Unwrap(mv))?;
             match purpose {
                 KeyPurpose::Data => keys.data.insert(version, key),
                 KeyPurpose::Index => keys.index.insert(version, key),
@@ -260,7 +323,14 @@ impl KeyStore {
             .await?;
         let next = u32::try_from(max + 1).map_err(|_| KeyError::UnknownMaster(0))?;
         let (mv, master) = self.master.current()?;
-        let wrapped = seal::wrap_key(master, mv, tx.tenant(), KeyPurpose::Data, next, &SecretKey::generate());
+        let wrapped = seal::wrap_key(
+            master,
+            mv,
+            tx.tenant(),
+            KeyPurpose::Data,
+            next,
+            &SecretKey::generate(),
+        );
         insert_key(tx, KeyPurpose::Data, next, &wrapped, mv, now_ms).await?;
         self.forget(tx.tenant());
         Ok(next)
@@ -271,7 +341,11 @@ impl KeyStore {
         let keys = self.load(tx).await?;
         let (mv, master) = self.master.current()?;
         let mut n = 0;
-        for (purpose, ring) in [(KeyPurpose::Data, &keys.data), (KeyPurpose::Index, &keys.index), (KeyPurpose::Audit, &keys.audit)] {
+        for (purpose, ring) in [
+            (KeyPurpose::Data, &keys.data),
+            (KeyPurpose::Index, &keys.index),
+            (KeyPurpose::Audit, &keys.audit),
+        ] {
             for (version, k) in ring.iter() {
                 let wrapped = seal::wrap_key(master, mv, tx.tenant(), purpose, version, k);
                 let (tid, conn) = tx.split();
@@ -292,7 +366,9 @@ impl KeyStore {
 
     /// Add a new master key version to the key file (old versions are kept until re-wrapping is done).
     pub fn add_master_version(&mut self) -> Result<u32, KeyError> {
-        let Some(path) = self.master.file.clone() else { return Err(KeyError::RotateFromEnv) };
+        let Some(path) = self.master.file.clone() else {
+            return Err(KeyError::RotateFromEnv);
+        };
         let next = self.master.current_version() + 1;
         self.master.ring.insert(next, SecretKey::generate());
         write_key_file(&path, &self.master.ring)?;
@@ -306,7 +382,14 @@ impl KeyStore {
     }
 }
 
-async fn insert_key(tx: &mut TenantTx, purpose: KeyPurpose, version: u32, wrapped: &[u8], mv: u32, now_ms: i64) -> Result<(), KeyError> {
+async fn insert_key(
+    tx: &mut TenantTx,
+    purpose: KeyPurpose,
+    version: u32,
+    wrapped: &[u8],
+    mv: u32,
+    now_ms: i64,
+) -> Result<(), KeyError> {
     let (tid, conn) = tx.split();
     sqlx::query("INSERT INTO tenant_keys (tenant_id, purpose, version, wrapped, master_version, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(tid)
@@ -335,7 +418,10 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         let back = parse_key_lines(&text).expect("parse");
         assert_eq!(back.current_version(), Some(3));
-        assert_eq!(back.get(1).map(|k| *k.expose()), ring.get(1).map(|k| *k.expose()));
+        assert_eq!(
+            back.get(1).map(|k| *k.expose()),
+            ring.get(1).map(|k| *k.expose())
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

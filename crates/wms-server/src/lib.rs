@@ -32,7 +32,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let db = db::Db::open(&settings).await?;
     let master = keys::MasterKeys::load(&settings)?;
     let hasher = auth::hashing::PasswordHasher::new(settings.argon2)?;
-    Ok(AppState::new(settings, db, keys::KeyStore::new(master), hasher))
+    Ok(AppState::new(
+        settings,
+        db,
+        keys::KeyStore::new(master),
+        hasher,
+    ))
 }
 
 /// A running server.
@@ -59,15 +64,28 @@ impl Running {
 }
 
 /// Serve the API over TLS on an already-bound listener (tests bind `127.0.0.1:0`).
-pub async fn launch(state: AppState, listener: std::net::TcpListener, tls: &tls::TlsMaterial) -> anyhow::Result<Running> {
+pub async fn launch(
+    state: AppState,
+    listener: std::net::TcpListener,
+    tls: &tls::TlsMaterial,
+) -> anyhow::Result<Running> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls::server_config(tls)?);
     let handle = axum_server::Handle::new();
     let app = http::router(state);
     let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
-    let task = tokio::spawn(async move { server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await });
-    Ok(Running { addr, fingerprint: tls.fingerprint.clone(), handle, task })
+    let task = tokio::spawn(async move {
+        server
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+    });
+    Ok(Running {
+        addr,
+        fingerprint: tls.fingerprint.clone(),
+        handle,
+        task,
+    })
 }
 
 /// `wms-server serve`: bind, serve until `shutdown` resolves, then drain gracefully.
@@ -77,7 +95,11 @@ pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()>) -> an
         tracing::warn!(cert = %tls.cert_path.display(), "generated a self-signed TLS certificate (configure WMS_TLS_CERT/WMS_TLS_KEY in production)");
     }
     let listen = settings.listen;
-    let backend = if settings.is_postgres() { "postgres" } else { "sqlite" };
+    let backend = if settings.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let state = build_state(settings).await?;
     let listener = std::net::TcpListener::bind(listen)?;
     let running = launch(state.clone(), listener, &tls).await?;

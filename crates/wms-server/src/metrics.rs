@@ -31,7 +31,9 @@ pub struct OutcomeLabels {
 }
 
 fn latency_histogram() -> Histogram {
-    Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    ])
 }
 
 impl Metrics {
@@ -39,12 +41,27 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("wms");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         let logins = Family::<OutcomeLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by method, route and status", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
         registry.register("logins", "Login attempts by outcome", logins.clone());
-        Self { registry, requests, latency, logins }
+        Self {
+            registry,
+            requests,
+            latency,
+            logins,
+        }
     }
 
     #[must_use]
@@ -57,7 +74,11 @@ impl Metrics {
     }
 
     pub fn login(&self, outcome: &str) {
-        self.logins.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+        self.logins
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 }
 

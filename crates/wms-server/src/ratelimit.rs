@@ -14,12 +14,17 @@ impl IpLimiter {
     #[must_use]
     pub fn per_minute(n: u32) -> Self {
         let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self { limiter: RateLimiter::keyed(Quota::per_minute(n)), clock: DefaultClock::default() }
+        Self {
+            limiter: RateLimiter::keyed(Quota::per_minute(n)),
+            clock: DefaultClock::default(),
+        }
     }
 
     /// `Err(seconds to wait)` when this IP is over its quota.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        self.limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
+        self.limiter
+            .check_key(&ip)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 }
 

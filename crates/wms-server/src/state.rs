@@ -33,7 +33,15 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(settings: Settings, db: Db, keys: KeyStore, hasher: PasswordHasher) -> Self {
         let auth_limiter = IpLimiter::per_minute(settings.auth_rate_per_minute);
-        Self(Arc::new(Inner { settings, db, keys, hasher, auth_limiter, metrics: Metrics::new(), draining: AtomicBool::new(false) }))
+        Self(Arc::new(Inner {
+            settings,
+            db,
+            keys,
+            hasher,
+            auth_limiter,
+            metrics: Metrics::new(),
+            draining: AtomicBool::new(false),
+        }))
     }
 
     /// Set at shutdown: `/readyz` turns unready so load balancers stop sending work.

@@ -13,9 +13,15 @@ use crate::config::Settings;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} holds no PEM certificate")]
     NoCert { path: PathBuf },
     #[error("{path} holds no PEM private key")]
@@ -37,7 +43,11 @@ pub struct TlsMaterial {
 
 #[must_use]
 pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
-    Sha256::digest(cert.as_ref()).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    Sha256::digest(cert.as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The configured certificate, or the generated one in `data_dir/tls/` (created if missing).
@@ -50,11 +60,22 @@ pub fn load_or_generate(settings: &Settings) -> Result<TlsMaterial, TlsError> {
     if cert.exists() && key.exists() {
         return load(&cert, &key, false);
     }
-    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
-    let ck = rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-    std::fs::create_dir_all(&dir).map_err(|source| TlsError::Write { path: dir.clone(), source })?;
+    let names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let ck =
+        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
+    std::fs::create_dir_all(&dir).map_err(|source| TlsError::Write {
+        path: dir.clone(),
+        source,
+    })?;
     write_private(&key, ck.key_pair.serialize_pem().as_bytes())?;
-    std::fs::write(&cert, ck.cert.pem()).map_err(|source| TlsError::Write { path: cert.clone(), source })?;
+    std::fs::write(&cert, ck.cert.pem()).map_err(|source| TlsError::Write {
+        path: cert.clone(),
+        source,
+    })?;
     load(&cert, &key, true)
 }
 
@@ -67,20 +88,43 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let werr = |source| TlsError::Write { path: path.to_owned(), source };
+    let werr = |source| TlsError::Write {
+        path: path.to_owned(),
+        source,
+    };
     let mut f = opts.open(path).map_err(werr)?;
     f.write_all(bytes).map_err(werr)
 }
 
 fn load(cert_path: &Path, key_path: &Path, generated: bool) -> Result<TlsMaterial, TlsError> {
-    let read = |p: &Path| std::fs::read(p).map_err(|source| TlsError::Read { path: p.to_owned(), source });
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|source| TlsError::Read {
+            path: p.to_owned(),
+            source,
+        })
+    };
     let cert_pem = read(cert_path)?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut cert_pem.as_slice()).filter_map(Result::ok).collect();
-    let leaf = certs.first().ok_or_else(|| TlsError::NoCert { path: cert_path.to_owned() })?;
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut cert_pem.as_slice())
+        .filter_map(Result::ok)
+        .collect();
+    let leaf = certs.first().ok_or_else(|| TlsError::NoCert {
+        path: cert_path.to_owned(),
+    })?;
     let fingerprint = fingerprint(leaf);
     let key_pem = read(key_path)?;
-    let key = rustls_pemfile::private_key(&mut key_pem.as_slice()).ok().flatten().ok_or_else(|| TlsError::NoKey { path: key_path.to_owned() })?;
-    Ok(TlsMaterial { certs, key, fingerprint, cert_path: cert_path.to_owned(), generated })
+    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .ok()
+        .flatten()
+        .ok_or_else(|| TlsError::NoKey {
+            path: key_path.to_owned(),
+        })?;
+    Ok(TlsMaterial {
+        certs,
+        key,
+        fingerprint,
+        cert_path: cert_path.to_owned(),
+        generated,
+    })
 }
 
 /// rustls server configuration: TLS 1.3 and 1.2 only (rustls implements nothing older), ring

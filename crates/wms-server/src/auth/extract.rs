@@ -90,7 +90,8 @@ impl AuthContext {
 
     #[must_use]
     pub fn step_up_fresh(&self, now_ms: i64) -> bool {
-        self.mfa_at.is_some_and(|at| now_ms - at <= STEP_UP_MAX_AGE_SECS * 1000)
+        self.mfa_at
+            .is_some_and(|at| now_ms - at <= STEP_UP_MAX_AGE_SECS * 1000)
     }
 }
 
@@ -106,14 +107,23 @@ pub struct Authorized<R> {
 impl<R> Authorized<R> {
     /// Record an audit event in this request's transaction.
     pub async fn audit(&mut self, ev: NewEvent) -> Result<(), ApiError> {
-        audit::append(&mut self.tx, self.state.db.backend(), &self.keys, ev.ip(self.ctx.ip.clone())).await.map_err(ApiError::internal)?;
+        audit::append(
+            &mut self.tx,
+            self.state.db.backend(),
+            &self.keys,
+            ev.ip(self.ctx.ip.clone()),
+        )
+        .await
+        .map_err(ApiError::internal)?;
         Ok(())
     }
 
     /// An id that does not resolve in the caller's tenant: 404 (no existence leak) and an
     /// `access_denied` event, committed even though the request fails.
     pub async fn not_found(mut self, what: &'static str, target: String) -> ApiError {
-        let ev = NewEvent::new(self.ctx.actor(), AuditAction::AccessDenied, Outcome::Denied).target(target).detail(format!("{what} not found in tenant"));
+        let ev = NewEvent::new(self.ctx.actor(), AuditAction::AccessDenied, Outcome::Denied)
+            .target(target)
+            .detail(format!("{what} not found in tenant"));
         if let Err(e) = self.audit(ev).await {
             return e;
         }
@@ -126,16 +136,31 @@ impl<R> Authorized<R> {
 
 #[must_use]
 pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
 }
 
 pub fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
-type SessionRow = (String, String, i64, Option<i64>, Option<i64>, i64, String, i64, i64);
+type SessionRow = (
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    String,
+    i64,
+    i64,
+);
 
 impl<R: Requirement> FromRequestParts<AppState> for Authorized<R> {
     type Rejection = Response;
@@ -145,12 +170,20 @@ impl<R: Requirement> FromRequestParts<AppState> for Authorized<R> {
     }
 }
 
-async fn authorize<R: Requirement>(parts: &mut Parts, state: &AppState) -> Result<Authorized<R>, Response> {
+async fn authorize<R: Requirement>(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Authorized<R>, Response> {
     let ip = client_ip(parts);
     let token = bearer(parts).ok_or_else(|| ApiError::Unauthenticated.into_response())?;
-    let tenant = tokens::parse(Kind::Access, token).ok_or_else(|| ApiError::InvalidToken.into_response())?;
+    let tenant =
+        tokens::parse(Kind::Access, token).ok_or_else(|| ApiError::InvalidToken.into_response())?;
     let hash = tokens::hash(token);
-    let mut tx = state.db.tenant_tx(tenant).await.map_err(|e| ApiError::from(e).into_response())?;
+    let mut tx = state
+        .db
+        .tenant_tx(tenant)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
     let (tid, conn) = tx.split();
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.id, s.user_id, s.access_expires_at, s.revoked_at, s.mfa_at, s.last_used_at, u.role, u.must_change_password, \
@@ -163,7 +196,8 @@ async fn authorize<R: Requirement>(parts: &mut Parts, state: &AppState) -> Resul
     .fetch_optional(conn)
     .await
     .map_err(|e| ApiError::from(e).into_response())?;
-    let Some((sid, uid, expires, revoked, mfa_at, last_used, role, must_change, enrolled)) = row else {
+    let Some((sid, uid, expires, revoked, mfa_at, last_used, role, must_change, enrolled)) = row
+    else {
         return Err(ApiError::InvalidToken.into_response());
     };
     let parse_err = || ApiError::internal(anyhow::anyhow!("corrupt session row")).into_response();
@@ -177,8 +211,18 @@ async fn authorize<R: Requirement>(parts: &mut Parts, state: &AppState) -> Resul
         must_change_password: must_change == 1,
         ip,
     };
-    let keys = state.keys.tenant(&mut tx).await.map_err(|e| ApiError::internal(e).into_response())?;
-    let mut auth = Authorized::<R> { ctx, tx, keys, state: state.clone(), _r: PhantomData };
+    let keys = state
+        .keys
+        .tenant(&mut tx)
+        .await
+        .map_err(|e| ApiError::internal(e).into_response())?;
+    let mut auth = Authorized::<R> {
+        ctx,
+        tx,
+        keys,
+        state: state.clone(),
+        _r: PhantomData,
+    };
     let now = now_ms();
     let path = parts.uri.path().to_owned();
 
@@ -189,7 +233,12 @@ async fn authorize<R: Requirement>(parts: &mut Parts, state: &AppState) -> Resul
     } else if !R::WHILE_RESTRICTED && auth.ctx.must_change_password {
         Some((ApiError::PasswordChangeRequired, "password change required"))
     } else if !R::WHILE_RESTRICTED && auth.ctx.role.requires_mfa() && !auth.ctx.mfa_enrolled {
-        Some((ApiError::MfaEnrollmentRequired { enrollment_token: None }, "mfa enrollment required"))
+        Some((
+            ApiError::MfaEnrollmentRequired {
+                enrollment_token: None,
+            },
+            "mfa enrollment required",
+        ))
     } else if !R::WHILE_RESTRICTED && auth.ctx.mfa_enrolled && auth.ctx.mfa_at.is_none() {
         Some((ApiError::MfaRequired, "mfa not verified in this session"))
     } else if !auth.ctx.role.allows(R::PERMISSION) {
@@ -202,9 +251,16 @@ async fn authorize<R: Requirement>(parts: &mut Parts, state: &AppState) -> Resul
     if let Some((err, why)) = denial {
         let ev = NewEvent::new(auth.ctx.actor(), AuditAction::AccessDenied, Outcome::Denied)
             .target(path)
-            .detail(format!("{why} (role={}, needs {:?})", auth.ctx.role, R::PERMISSION));
+            .detail(format!(
+                "{why} (role={}, needs {:?})",
+                auth.ctx.role,
+                R::PERMISSION
+            ));
         auth.audit(ev).await.map_err(IntoResponse::into_response)?;
-        auth.tx.commit().await.map_err(|e| ApiError::from(e).into_response())?;
+        auth.tx
+            .commit()
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
         return Err(err.into_response());
     }
 

@@ -31,17 +31,24 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(s: Argon2Settings) -> Result<Self, HashError> {
-        let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None).map_err(|e| HashError::Params(e.to_string()))?;
+        let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None)
+            .map_err(|e| HashError::Params(e.to_string()))?;
         let dummy = hash_blocking(&params, "dummy password that no user has")?;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        Ok(Self { params, dummy: Arc::new(dummy), permits: Arc::new(Semaphore::new(cores * 2)) })
+        Ok(Self {
+            params,
+            dummy: Arc::new(dummy),
+            permits: Arc::new(Semaphore::new(cores * 2)),
+        })
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
         let params = self.params.clone();
         let pw = Zeroizing::new(password.to_owned());
-        tokio::task::spawn_blocking(move || hash_blocking(&params, &pw)).await.map_err(|_| HashError::Join)?
+        tokio::task::spawn_blocking(move || hash_blocking(&params, &pw))
+            .await
+            .map_err(|_| HashError::Join)?
     }
 
     /// True if `password` matches `stored`; with `stored = None` it spends the same time and says no.
@@ -53,7 +60,11 @@ impl PasswordHasher {
         };
         let pw = Zeroizing::new(password.to_owned());
         let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| Argon2::default().verify_password(pw.as_bytes(), &parsed).is_ok())
+            PasswordHash::new(&hash).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(pw.as_bytes(), &parsed)
+                    .is_ok()
+            })
         })
         .await
         .map_err(|_| HashError::Join)?;
@@ -74,7 +85,12 @@ mod tests {
     use super::*;
 
     fn cheap() -> PasswordHasher {
-        PasswordHasher::new(Argon2Settings { memory_kib: 1024, iterations: 1, parallelism: 1 }).expect("hasher")
+        PasswordHasher::new(Argon2Settings {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("hasher")
     }
 
     #[tokio::test]
@@ -82,9 +98,21 @@ mod tests {
         let h = cheap();
         let stored = h.hash("correct horse battery staple").await.expect("hash");
         assert!(stored.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
-        assert!(h.verify("correct horse battery staple", Some(&stored)).await.expect("verify"));
-        assert!(!h.verify("wrong horse battery staple", Some(&stored)).await.expect("verify"));
+        assert!(
+            h.verify("correct horse battery staple", Some(&stored))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !h.verify("wrong horse battery staple", Some(&stored))
+                .await
+                .expect("verify")
+        );
         assert!(!h.verify("anything", None).await.expect("verify"));
-        assert!(!h.verify("anything", Some("not a hash")).await.expect("verify"));
+        assert!(
+            !h.verify("anything", Some("not a hash"))
+                .await
+                .expect("verify")
+        );
     }
 }

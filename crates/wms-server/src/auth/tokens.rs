@@ -35,7 +35,12 @@ pub struct Minted {
 pub fn mint(kind: Kind, tenant: TenantId) -> Minted {
     let mut secret = Zeroizing::new([0u8; 32]);
     rand::rngs::OsRng.fill_bytes(secret.as_mut());
-    let token = Zeroizing::new(format!("{}_{}_{}", kind.prefix(), tenant.as_uuid().simple(), URL_SAFE_NO_PAD.encode(secret.as_ref())));
+    let token = Zeroizing::new(format!(
+        "{}_{}_{}",
+        kind.prefix(),
+        tenant.as_uuid().simple(),
+        URL_SAFE_NO_PAD.encode(secret.as_ref())
+    ));
     let hash = hash(&token);
     Minted { token, hash }
 }
@@ -72,7 +77,13 @@ mod tests {
         assert_eq!(parse(Kind::Refresh, &m.token), None);
         assert_eq!(m.hash, hash(&m.token));
         assert_ne!(mint(Kind::Access, t).hash, m.hash);
-        for bad in ["", "wat_", "wat_nothex_abc", "Bearer x", &format!("wat_{}_short", t.as_uuid().simple())] {
+        for bad in [
+            "",
+            "wat_",
+            "wat_nothex_abc",
+            "Bearer x",
+            &format!("wat_{}_short", t.as_uuid().simple()),
+        ] {
             assert_eq!(parse(Kind::Access, bad), None, "{bad}");
         }
     }

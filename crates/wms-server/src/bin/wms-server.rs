@@ -105,13 +105,17 @@ enum DemoCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse().map_err(|e: wms_core::role::UnknownRole| e.to_string())
+    s.parse()
+        .map_err(|e: wms_core::role::UnknownRole| e.to_string())
 }
 
 fn init_tracing(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("WMS_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("WMS_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if settings.log_format == "json" {
         builder.json().init();
     } else {
@@ -147,7 +151,10 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(&settings);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wms-server: cannot start the async runtime: {e}");
@@ -170,23 +177,49 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             db::migrate(&settings).await?;
-            println!("migrations applied ({})", if settings.is_postgres() { "postgres" } else { "sqlite" });
+            println!(
+                "migrations applied ({})",
+                if settings.is_postgres() {
+                    "postgres"
+                } else {
+                    "sqlite"
+                }
+            );
         }
-        Command::Tenant { command: TenantCommand::Create { name } } => {
+        Command::Tenant {
+            command: TenantCommand::Create { name },
+        } => {
             let state = build_state(settings).await?;
             let id = accounts::create_tenant(&state.db, &state.keys, &name, false, "cli").await?;
             println!("tenant {name} created: {id}");
         }
-        Command::Tenant { command: TenantCommand::List } => {
+        Command::Tenant {
+            command: TenantCommand::List,
+        } => {
             let state = build_state(settings).await?;
             for t in state.db.list_tenants().await? {
-                println!("{}\t{}{}", t.id, t.name, if t.demo { "\t(demo)" } else { "" });
+                println!(
+                    "{}\t{}{}",
+                    t.id,
+                    t.name,
+                    if t.demo { "\t(demo)" } else { "" }
+                );
             }
         }
-        Command::User { command: UserCommand::Create { tenant, email, role, password_stdin } } => {
+        Command::User {
+            command:
+                UserCommand::Create {
+                    tenant,
+                    email,
+                    role,
+                    password_stdin,
+                },
+        } => {
             let password = if password_stdin {
                 let mut s = Zeroizing::new(String::new());
-                std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading the password from standard input")?;
                 let line = Zeroizing::new(s.lines().next().unwrap_or("").to_owned());
                 if line.is_empty() {
                     bail!("no password on standard input");
@@ -197,50 +230,99 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             };
             let state = build_state(settings).await?;
             let tid = accounts::tenant_named(&state.db, &tenant).await?;
-            let (id, otp) = accounts::create_user(&state.db, &state.keys, &state.hasher, tid, &email, role, password.as_deref().map(|s| s.as_str()), "cli").await?;
+            let (id, otp) = accounts::create_user(
+                &state.db,
+                &state.keys,
+                &state.hasher,
+                tid,
+                &email,
+                role,
+                password.as_deref().map(|s| s.as_str()),
+                "cli",
+            )
+            .await?;
             println!("user {id} created in {tenant} as {role}");
             if let Some(otp) = otp {
-                println!("one-time password (must be changed at first login): {}", otp.as_str());
+                println!(
+                    "one-time password (must be changed at first login): {}",
+                    otp.as_str()
+                );
             }
             if role.requires_mfa() {
                 println!("{role}s must enrol TOTP at first login (POST /api/v1/auth/mfa/enroll)");
             }
         }
-        Command::Audit { command: AuditCommand::Verify { tenant } } => {
+        Command::Audit {
+            command: AuditCommand::Verify { tenant },
+        } => {
             let state = build_state(settings).await?;
             let report = admin_ops::verify_audit(&state, &tenant).await?;
             return Ok(match report.broken {
                 None => {
-                    println!("audit chain of {tenant} holds: {} events verified", report.verified);
+                    println!(
+                        "audit chain of {tenant} holds: {} events verified",
+                        report.verified
+                    );
                     ExitCode::SUCCESS
                 }
                 Some(b) => {
-                    println!("audit chain of {tenant} is BROKEN at event {}: {b} ({} events verified before it)", b.seq(), report.verified);
+                    println!(
+                        "audit chain of {tenant} is BROKEN at event {}: {b} ({} events verified before it)",
+                        b.seq(),
+                        report.verified
+                    );
                     ExitCode::FAILURE
                 }
             });
         }
-        Command::Keys { command: KeysCommand::Rotate { tenant: Some(name) } } => {
+        Command::Keys {
+            command: KeysCommand::Rotate { tenant: Some(name) },
+        } => {
             let state = build_state(settings).await?;
             let v = admin_ops::rotate_data_key(&state, &name).await?;
             println!("tenant {name}: data key version {v} is now current");
         }
-        Command::Keys { command: KeysCommand::Rotate { tenant: None } } => {
+        Command::Keys {
+            command: KeysCommand::Rotate { tenant: None },
+        } => {
             let state = build_state(settings.clone()).await?;
             let (v, n) = admin_ops::rotate_master(&settings, &state).await?;
-            println!("master key version {v} is current; {n} tenant keys re-wrapped. Older versions in the key file are no longer used and may be removed after a backup.");
+            println!(
+                "master key version {v} is current; {n} tenant keys re-wrapped. Older versions in the key file are no longer used and may be removed after a backup."
+            );
         }
-        Command::Demo { command: DemoCommand::Seed { tenant, json } } => {
+        Command::Demo {
+            command: DemoCommand::Seed { tenant, json },
+        } => {
             let state = build_state(settings).await?;
             let summary = demo::seed(&state, &tenant).await?;
             if json {
                 println!("{}", serde_json::to_string(&summary)?);
             } else {
-                println!("demo tenant {} ({})", summary.tenant, if summary.created { "created" } else { "refreshed" });
+                println!(
+                    "demo tenant {} ({})",
+                    summary.tenant,
+                    if summary.created {
+                        "created"
+                    } else {
+                        "refreshed"
+                    }
+                );
                 for u in &summary.users {
                     match &u.totp_secret {
-                        Some(s) => println!("  {:<34} {:<10} password {}  TOTP seed {}", u.email, u.role.as_str(), u.password, s),
-                        None => println!("  {:<34} {:<10} password {}", u.email, u.role.as_str(), u.password),
+                        Some(s) => println!(
+                            "  {:<34} {:<10} password {}  TOTP seed {}",
+                            u.email,
+                            u.role.as_str(),
+                            u.password,
+                            s
+                        ),
+                        None => println!(
+                            "  {:<34} {:<10} password {}",
+                            u.email,
+                            u.role.as_str(),
+                            u.password
+                        ),
                     }
                 }
             }

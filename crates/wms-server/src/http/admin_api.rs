@@ -28,12 +28,24 @@ fn user_info<R>(auth: &Authorized<R>, u: &UserRow) -> Result<UserInfo, ApiError>
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<UserInfo>), (status = 403, body = Problem)))]
-pub async fn list_users(mut auth: Authorized<req::ManageUsers>) -> Result<axum::Json<Vec<UserInfo>>, ApiError> {
-    let users = accounts::list(&mut auth.tx).await.map_err(ApiError::internal)?;
-    let out = users.iter().map(|u| user_info(&auth, u)).collect::<Result<Vec<_>, _>>()?;
+pub async fn list_users(
+    mut auth: Authorized<req::ManageUsers>,
+) -> Result<axum::Json<Vec<UserInfo>>, ApiError> {
+    let users = accounts::list(&mut auth.tx)
+        .await
+        .map_err(ApiError::internal)?;
+    let out = users
+        .iter()
+        .map(|u| user_info(&auth, u))
+        .collect::<Result<Vec<_>, _>>()?;
     // E-mail addresses are PII: reading the list is an audited PII read.
     let actor = auth.ctx.actor();
-    auth.audit(NewEvent::new(&actor, AuditAction::PiiRead, Outcome::Success).target("users").detail(format!("{} e-mail addresses", out.len()))).await?;
+    auth.audit(
+        NewEvent::new(&actor, AuditAction::PiiRead, Outcome::Success)
+            .target("users")
+            .detail(format!("{} e-mail addresses", out.len())),
+    )
+    .await?;
     auth.tx.commit().await?;
     Ok(axum::Json(out))
 }
@@ -55,24 +67,42 @@ pub struct CreateUserResponse {
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", security(("bearer" = [])), request_body = CreateUserRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "replay protection")),
     responses((status = 201, body = CreateUserResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_user(mut auth: Authorized<req::ManageUsers>, ApiJson(body): ApiJson<CreateUserRequest>) -> Result<(StatusCode, axum::Json<CreateUserResponse>), ApiError> {
+pub async fn create_user(
+    mut auth: Authorized<req::ManageUsers>,
+    ApiJson(body): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, axum::Json<CreateUserResponse>), ApiError> {
     let map = |e: AccountError| match e {
         AccountError::DuplicateEmail => ApiError::Conflict(e.to_string()),
         AccountError::BadEmail(_) => ApiError::Validation(e.to_string()),
         other => ApiError::internal(other),
     };
-    let new = accounts::prepare_user(&auth.state.hasher, &body.email, body.role, None).await.map_err(map)?;
+    let new = accounts::prepare_user(&auth.state.hasher, &body.email, body.role, None)
+        .await
+        .map_err(map)?;
     let (backend, actor, keys) = (auth.state.db.backend(), auth.ctx.actor(), auth.keys.clone());
-    let id = accounts::insert_user(&mut auth.tx, backend, &keys, &new, &actor).await.map_err(map)?;
+    let id = accounts::insert_user(&mut auth.tx, backend, &keys, &new, &actor)
+        .await
+        .map_err(map)?;
     auth.tx.commit().await?;
-    let one_time_password = new.one_time_password.map(|p| p.to_string()).unwrap_or_default();
-    Ok((StatusCode::CREATED, axum::Json(CreateUserResponse { id, one_time_password })))
+    let one_time_password = new
+        .one_time_password
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreateUserResponse {
+            id,
+            one_time_password,
+        }),
+    ))
 }
 
 async fn load_user<R>(auth: Authorized<R>, id: &str) -> Result<(Authorized<R>, UserRow), ApiError> {
     let mut auth = auth;
     let found = match id.parse::<UserId>() {
-        Ok(uid) => accounts::find_by_id(&mut auth.tx, uid).await.map_err(ApiError::internal)?,
+        Ok(uid) => accounts::find_by_id(&mut auth.tx, uid)
+            .await
+            .map_err(ApiError::internal)?,
         Err(_) => None,
     };
     match found {
@@ -84,11 +114,19 @@ async fn load_user<R>(auth: Authorized<R>, id: &str) -> Result<(Authorized<R>, U
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "user id")),
     responses((status = 200, body = UserInfo), (status = 404, body = Problem)))]
-pub async fn get_user(auth: Authorized<req::ManageUsers>, Path(id): Path<String>) -> Result<axum::Json<UserInfo>, ApiError> {
+pub async fn get_user(
+    auth: Authorized<req::ManageUsers>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<UserInfo>, ApiError> {
     let (mut auth, user) = load_user(auth, &id).await?;
     let info = user_info(&auth, &user)?;
     let actor = auth.ctx.actor();
-    auth.audit(NewEvent::new(&actor, AuditAction::PiiRead, Outcome::Success).target(format!("user:{id}")).detail("e-mail")).await?;
+    auth.audit(
+        NewEvent::new(&actor, AuditAction::PiiRead, Outcome::Success)
+            .target(format!("user:{id}"))
+            .detail("e-mail"),
+    )
+    .await?;
     auth.tx.commit().await?;
     Ok(axum::Json(info))
 }
@@ -96,10 +134,16 @@ pub async fn get_user(auth: Authorized<req::ManageUsers>, Path(id): Path<String>
 #[utoipa::path(put, path = "/api/v1/users/{id}/role", tag = "admin", security(("bearer" = [])), request_body = RoleChangeRequest,
     params(("id" = String, Path, description = "user id"), ("Idempotency-Key" = Option<String>, Header, description = "replay protection")),
     responses((status = 204, description = "Changed; the user's sessions are revoked"), (status = 403, description = "`step_up_required`", body = Problem), (status = 404, body = Problem)))]
-pub async fn change_role(auth: Authorized<req::ManageUsersStepUp>, Path(id): Path<String>, ApiJson(body): ApiJson<RoleChangeRequest>) -> Result<StatusCode, ApiError> {
+pub async fn change_role(
+    auth: Authorized<req::ManageUsersStepUp>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RoleChangeRequest>,
+) -> Result<StatusCode, ApiError> {
     let (mut auth, user) = load_user(auth, &id).await?;
     if user.id == auth.ctx.user {
-        return Err(ApiError::Conflict("admins cannot change their own role".into()));
+        return Err(ApiError::Conflict(
+            "admins cannot change their own role".into(),
+        ));
     }
     let (tid, conn) = auth.tx.split();
     sqlx::query("UPDATE users SET role = $1, version = version + 1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
@@ -117,7 +161,12 @@ pub async fn change_role(auth: Authorized<req::ManageUsersStepUp>, Path(id): Pat
         .execute(conn)
         .await?;
     let actor = auth.ctx.actor();
-    auth.audit(NewEvent::new(&actor, AuditAction::RoleChanged, Outcome::Success).target(format!("user:{id}")).detail(format!("{} -> {}", user.role, body.role))).await?;
+    auth.audit(
+        NewEvent::new(&actor, AuditAction::RoleChanged, Outcome::Success)
+            .target(format!("user:{id}"))
+            .detail(format!("{} -> {}", user.role, body.role)),
+    )
+    .await?;
     auth.tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -125,7 +174,10 @@ pub async fn change_role(auth: Authorized<req::ManageUsersStepUp>, Path(id): Pat
 #[utoipa::path(post, path = "/api/v1/users/{id}/mfa/reset", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "user id"), ("Idempotency-Key" = Option<String>, Header, description = "replay protection")),
     responses((status = 204, description = "MFA removed; the user must enrol again"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn reset_mfa(auth: Authorized<req::ManageUsersStepUp>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn reset_mfa(
+    auth: Authorized<req::ManageUsersStepUp>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let (mut auth, _user) = load_user(auth, &id).await?;
     let (tid, conn) = auth.tx.split();
     sqlx::query("UPDATE users SET totp_sealed = NULL, totp_pending_sealed = NULL, totp_last_step = NULL, version = version + 1, updated_at = $1 WHERE tenant_id = $2 AND id = $3")
@@ -141,7 +193,12 @@ pub async fn reset_mfa(auth: Authorized<req::ManageUsersStepUp>, Path(id): Path<
         .execute(conn)
         .await?;
     let actor = auth.ctx.actor();
-    auth.audit(NewEvent::new(&actor, AuditAction::MfaEnrolStarted, Outcome::Success).target(format!("user:{id}")).detail("mfa reset by admin")).await?;
+    auth.audit(
+        NewEvent::new(&actor, AuditAction::MfaEnrolStarted, Outcome::Success)
+            .target(format!("user:{id}"))
+            .detail("mfa reset by admin"),
+    )
+    .await?;
     auth.tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -157,13 +214,23 @@ pub struct AuditQuery {
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403, body = Problem)))]
-pub async fn audit_log(mut auth: Authorized<req::ReadAudit>, Query(q): Query<AuditQuery>) -> Result<axum::Json<AuditPage>, ApiError> {
+pub async fn audit_log(
+    mut auth: Authorized<req::ReadAudit>,
+    Query(q): Query<AuditQuery>,
+) -> Result<axum::Json<AuditPage>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::Validation("limit must be between 1 and 500".into()));
+        return Err(ApiError::Validation(
+            "limit must be between 1 and 500".into(),
+        ));
     }
-    let (events, next_before) = audit::list(&mut auth.tx, q.before, limit).await.map_err(ApiError::internal)?;
-    Ok(axum::Json(AuditPage { events, next_before }))
+    let (events, next_before) = audit::list(&mut auth.tx, q.before, limit)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(axum::Json(AuditPage {
+        events,
+        next_before,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -177,9 +244,13 @@ pub struct AuditVerifyResponse {
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = AuditVerifyResponse), (status = 403, body = Problem)))]
-pub async fn audit_verify(mut auth: Authorized<req::ReadAudit>) -> Result<axum::Json<AuditVerifyResponse>, ApiError> {
+pub async fn audit_verify(
+    mut auth: Authorized<req::ReadAudit>,
+) -> Result<axum::Json<AuditVerifyResponse>, ApiError> {
     let keys = auth.keys.clone();
-    let r = audit::verify(&mut auth.tx, &keys).await.map_err(ApiError::internal)?;
+    let r = audit::verify(&mut auth.tx, &keys)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(axum::Json(AuditVerifyResponse {
         intact: r.broken.is_none(),
         verified: r.verified,

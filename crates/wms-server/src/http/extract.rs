@@ -17,8 +17,14 @@ impl From<JsonRejection> for ApiError {
         match r {
             JsonRejection::JsonDataError(e) => ApiError::Validation(e.body_text()),
             JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
-            JsonRejection::MissingJsonContentType(_) => ApiError::BadRequest("expected `Content-Type: application/json`".into()),
-            JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::BadRequest("expected `Content-Type: application/json`".into())
+            }
+            JsonRejection::BytesRejection(e)
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                ApiError::PayloadTooLarge
+            }
             other => ApiError::BadRequest(other.body_text()),
         }
     }
@@ -52,7 +58,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let ip = crate::auth::extract::client_ip(parts);
-        let device = parts.headers.get("x-device-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let device = parts
+            .headers
+            .get("x-device-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Ok(ClientInfo(crate::auth::service::Client { ip, device }))
     }
 }

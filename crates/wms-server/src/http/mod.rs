@@ -38,7 +38,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -99,13 +102,19 @@ pub fn router(state: AppState) -> Router {
 /// Per-IP limit on the unauthenticated authentication endpoints.
 async fn rate_limit_auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if path == "/api/v1/auth/login" || path == "/api/v1/auth/refresh" || path == "/api/v1/auth/mfa/verify" {
-        let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        if let Some(ip) = ip {
-            if let Err(retry_after) = state.auth_limiter.check(ip) {
-                tracing::warn!(%ip, "authentication rate limit exceeded");
-                return ApiError::RateLimited { retry_after }.into_response();
-            }
+    if path == "/api/v1/auth/login"
+        || path == "/api/v1/auth/refresh"
+        || path == "/api/v1/auth/mfa/verify"
+    {
+        let ip = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(ip) = ip
+            && let Err(retry_after) = state.auth_limiter.check(ip)
+        {
+            tracing::warn!(%ip, "authentication rate limit exceeded");
+            return ApiError::RateLimited { retry_after }.into_response();
         }
     }
     next.run(req).await
@@ -114,9 +123,24 @@ async fn rate_limit_auth(State(state): State<AppState>, req: Request, next: Next
 async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let resp = next.run(req).await;
-    state.metrics.requests.get_or_create(&RequestLabels { method, route: route.clone(), status: resp.status().as_u16() }).inc();
-    state.metrics.latency.get_or_create(&RouteLabels { route }).observe(start.elapsed().as_secs_f64());
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route: route.clone(),
+            status: resp.status().as_u16(),
+        })
+        .inc();
+    state
+        .metrics
+        .latency
+        .get_or_create(&RouteLabels { route })
+        .observe(start.elapsed().as_secs_f64());
     resp
 }

@@ -1,0 +1,14 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
+//! One integration-test binary for the server (every extra test file is another linked binary).
+//! Storage-touching tests run on both backends via `both_backends!`.
+
+mod harness;
+
+mod auth;
+mod hardening;
+mod isolation;
+mod ops;
