@@ -102,6 +102,11 @@ enum DemoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the current TOTP code of a base32 seed (for trying the demo without a phone).
+    Totp {
+        #[arg(long)]
+        secret: String,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -290,6 +295,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             println!(
                 "master key version {v} is current; {n} tenant keys re-wrapped. Older versions in the key file are no longer used and may be removed after a backup."
             );
+        }
+        Command::Demo {
+            command: DemoCommand::Totp { secret },
+        } => {
+            let seed = wms_core::totp::secret_from_base32(&secret)?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+            println!("{}", wms_core::totp::code_at(&seed, now)?);
         }
         Command::Demo {
             command: DemoCommand::Seed { tenant, json },
