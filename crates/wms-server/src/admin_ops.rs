@@ -73,3 +73,15 @@ pub async fn open_user_email(
         .ok_or_else(|| anyhow::anyhow!("no such user"))?;
     Ok(accounts::open_email(&tk, tenant, &user)?)
 }
+
+/// `wms-server stock verify`: balances that differ from their ledger.
+pub async fn verify_stock(
+    state: &AppState,
+    tenant: &str,
+) -> anyhow::Result<Vec<crate::warehouse::stock::Difference>> {
+    let tid = accounts::tenant_named(&state.db, tenant).await?;
+    let mut tx = state.db.tenant_tx(tid).await?;
+    crate::warehouse::stock::verify(&mut tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}

@@ -69,6 +69,8 @@ pub struct Settings {
     pub lockout_base_secs: i64,
     pub lockout_max_secs: i64,
     pub argon2: Argon2Settings,
+    /// Allocation never picks a batch expiring before ship date + this many days.
+    pub min_shelf_life_days: u32,
     /// `json` or `text`.
     pub log_format: String,
 }
@@ -93,6 +95,7 @@ impl Default for Settings {
             lockout_base_secs: 30,
             lockout_max_secs: 15 * 60,
             argon2: Argon2Settings::default(),
+            min_shelf_life_days: 30,
             log_format: "text".into(),
         }
     }

@@ -19,7 +19,7 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrat
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Tables the application role may only read and append to.
-const APPEND_ONLY_TABLES: &[&str] = &["audit_events"];
+const APPEND_ONLY_TABLES: &[&str] = &["audit_events", "stock_movements"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -45,6 +45,13 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A business rule refused the request (wrong item scanned, not enough stock, ...): 422 with a
+    /// specific stable code.
+    #[error("{message}")]
+    Rule { code: &'static str, message: String },
+    /// The resource is not in a state that allows this (dispatching an unpacked order, ...): 409.
+    #[error("{message}")]
+    State { code: &'static str, message: String },
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -65,7 +72,7 @@ impl ApiError {
         use ApiError::*;
         match self {
             BadRequest(_) => StatusCode::BAD_REQUEST,
-            Validation(_) | WeakPassword(_) | IdempotencyKeyReused => {
+            Validation(_) | WeakPassword(_) | IdempotencyKeyReused | Rule { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Unauthenticated | InvalidCredentials | TokenExpired | InvalidToken | MfaRequired
@@ -75,7 +82,7 @@ impl ApiError {
             }
             AccountLocked { .. } => StatusCode::LOCKED,
             NotFound(_) => StatusCode::NOT_FOUND,
-            Conflict(_) | IdempotencyInProgress => StatusCode::CONFLICT,
+            Conflict(_) | IdempotencyInProgress | State { .. } => StatusCode::CONFLICT,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,6 +112,7 @@ impl ApiError {
             Forbidden => "forbidden",
             NotFound(_) => "not_found",
             Conflict(_) => "conflict",
+            Rule { code, .. } | State { code, .. } => code,
             IdempotencyKeyReused => "idempotency_key_reused",
             IdempotencyInProgress => "idempotency_in_progress",
             RateLimited { .. } => "rate_limited",

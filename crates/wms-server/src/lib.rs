@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod state;
 pub mod time;
 pub mod tls;
+pub mod warehouse;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -64,6 +64,18 @@ pub mod req {
     );
     requirement!(ReadAudit, ReadAudit);
     requirement!(
+        /// Packer work: orders released to packing, pack, dispatch.
+        Pack, Pack
+    );
+    requirement!(
+        /// Stock, receiving, adjustments, master data, returns, order exceptions.
+        ManageInventory, ManageInventory
+    );
+    requirement!(
+        /// Reading a full recipient (always audited).
+        ReadPii, ReadPii
+    );
+    requirement!(
         /// Key rotation and release pushes.
         ManageSystem, ManageSystem, STEP_UP = true
     );

@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The stock ledger.
+    Stock {
+        #[command(subcommand)]
+        command: StockCommand,
+    },
     /// Encryption keys.
     Keys {
         #[command(subcommand)]
@@ -83,6 +88,15 @@ enum AuditCommand {
 }
 
 #[derive(Subcommand)]
+enum StockCommand {
+    /// Recompute every balance from the ledger; exit 0 when all match, 1 listing the differences.
+    Verify {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum KeysCommand {
     /// Without --tenant: a new master key version, and every tenant key re-wrapped under it.
     /// With --tenant: a new data-key version for that tenant (new data is sealed with it).
@@ -101,6 +115,12 @@ enum DemoCommand {
         /// Print a JSON summary (with passwords and TOTP seeds) on stdout.
         #[arg(long)]
         json: bool,
+        /// Orders to create (status `received`).
+        #[arg(long, default_value_t = 20)]
+        orders: usize,
+        /// SKUs to create, with stock.
+        #[arg(long, default_value_t = 30)]
+        skus: usize,
     },
     /// Print the current TOTP code of a base32 seed (for trying the demo without a phone).
     Totp {
@@ -280,6 +300,33 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 }
             });
         }
+        Command::Stock {
+            command: StockCommand::Verify { tenant },
+        } => {
+            let state = build_state(settings).await?;
+            let diffs = admin_ops::verify_stock(&state, &tenant).await?;
+            if diffs.is_empty() {
+                println!("stock of {tenant}: every balance equals its ledger");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for d in &diffs {
+                println!(
+                    "MISMATCH sku {} location {} batch {}: stored on_hand {} reserved {}, ledger on_hand {} reserved {}",
+                    d.sku_id,
+                    d.location_id,
+                    if d.batch_key.is_empty() {
+                        "-"
+                    } else {
+                        &d.batch_key
+                    },
+                    d.stored.0,
+                    d.stored.1,
+                    d.from_ledger.0,
+                    d.from_ledger.1
+                );
+            }
+            return Ok(ExitCode::FAILURE);
+        }
         Command::Keys {
             command: KeysCommand::Rotate { tenant: Some(name) },
         } => {
@@ -300,14 +347,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             command: DemoCommand::Totp { secret },
         } => {
             let seed = wms_core::totp::secret_from_base32(&secret)?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs();
             println!("{}", wms_core::totp::code_at(&seed, now)?);
         }
         Command::Demo {
-            command: DemoCommand::Seed { tenant, json },
+            command:
+                DemoCommand::Seed {
+                    tenant,
+                    json,
+                    orders,
+                    skus,
+                },
         } => {
+            if skus == 0 && orders > 0 {
+                bail!("orders need SKUs: give --skus 1 or more");
+            }
             let state = build_state(settings).await?;
-            let summary = demo::seed(&state, &tenant).await?;
+            let summary = demo::seed(&state, &tenant, skus, orders).await?;
             if json {
                 println!("{}", serde_json::to_string(&summary)?);
             } else {
@@ -319,6 +377,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                     } else {
                         "refreshed"
                     }
+                );
+                let w = &summary.warehouse;
+                println!(
+                    "  warehouse {}: {} locations, {} SKUs with stock, {} orders",
+                    w.warehouse, w.locations, w.skus, w.orders
                 );
                 for u in &summary.users {
                     match &u.totp_secret {

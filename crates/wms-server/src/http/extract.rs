@@ -30,11 +30,40 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim();
+            m.eq_ignore_ascii_case("application/json")
+                || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
+    /// The body is always read (within the size limit) before anything is refused: a request
+    /// rejected with its body unread would leave the keep-alive connection unusable for the client.
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        let json = is_json(req.headers());
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest(e.body_text())
+                }
+            })?;
+        if !json {
+            return Err(ApiError::BadRequest(
+                "expected `Content-Type: application/json`".into(),
+            ));
+        }
+        let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(ApiJson(v))
     }
 }

@@ -5,6 +5,8 @@ pub mod admin_api;
 pub mod auth_api;
 pub mod extract;
 pub mod ops;
+pub mod orders_api;
+pub mod warehouse_api;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -29,7 +31,7 @@ use crate::state::AppState;
     info(title = "Jilian WMS API", description = "Central server of Jilian WMS. Errors are RFC 9457 problem documents with a stable `code`. \
         Every mutating endpoint honours `Idempotency-Key`: a replay returns the first response and changes nothing."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "admin"), (name = "ops"))
+    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -66,6 +68,32 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_api::reset_mfa))
         .routes(routes!(admin_api::audit_log))
         .routes(routes!(admin_api::audit_verify))
+        .routes(routes!(
+            warehouse_api::list_warehouses,
+            warehouse_api::create_warehouse
+        ))
+        .routes(routes!(
+            warehouse_api::list_locations,
+            warehouse_api::create_location
+        ))
+        .routes(routes!(warehouse_api::list_skus, warehouse_api::create_sku))
+        .routes(routes!(warehouse_api::stock))
+        .routes(routes!(warehouse_api::movements))
+        .routes(routes!(warehouse_api::receive))
+        .routes(routes!(warehouse_api::move_stock))
+        .routes(routes!(warehouse_api::adjust))
+        .routes(routes!(orders_api::list, orders_api::create))
+        .routes(routes!(orders_api::get))
+        .routes(routes!(orders_api::recipient))
+        .routes(routes!(orders_api::allocate))
+        .routes(routes!(orders_api::pick))
+        .routes(routes!(orders_api::pick_list))
+        .routes(routes!(orders_api::pack))
+        .routes(routes!(orders_api::add_package))
+        .routes(routes!(orders_api::dispatch))
+        .routes(routes!(orders_api::cancel))
+        .routes(routes!(orders_api::create_return))
+        .routes(routes!(orders_api::receive_return))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -12,3 +12,4 @@ mod auth;
 mod hardening;
 mod isolation;
 mod ops;
+mod warehouse;

@@ -1,0 +1,395 @@
+//! The stock ledger in the database: every change is an immutable movement, and the balance rows
+//! it touches are updated in the same transaction, after `wms_core::ledger` has accepted it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use wms_core::ledger::{self, Balance, Balances, LedgerError, Movement, MovementKind, StockKey};
+
+use super::rule;
+use crate::db::{Backend, TenantTx};
+use crate::error::ApiError;
+use crate::time::{now_ms, rfc3339};
+
+/// One movement to post. Ids, not codes: callers resolve codes first.
+#[derive(Debug, Clone)]
+pub struct Post<'a> {
+    pub kind: MovementKind,
+    pub sku_id: &'a str,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    /// Batch id, or "" for unbatched stock.
+    pub batch_key: &'a str,
+    pub quantity: i64,
+    pub reason: &'a str,
+    pub reference: Option<&'a str>,
+}
+
+impl Post<'_> {
+    fn movement(&self) -> Movement {
+        Movement {
+            sku: self.sku_id.to_owned(),
+            from: self.from.map(str::to_owned),
+            to: self.to.map(str::to_owned),
+            batch: (!self.batch_key.is_empty()).then(|| self.batch_key.to_owned()),
+            quantity: self.quantity,
+            kind: self.kind,
+            reason_code: self.reason.to_owned(),
+        }
+    }
+}
+
+pub fn ledger_error(e: LedgerError) -> ApiError {
+    rule(e.code(), e.to_string())
+}
+
+async fn load_balance(
+    tx: &mut TenantTx,
+    backend: Backend,
+    sku: &str,
+    location: &str,
+    batch_key: &str,
+) -> Result<Balance, ApiError> {
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let (tid, conn) = tx.split();
+    let row: Option<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT on_hand, reserved FROM stock_balances WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4{lock}"
+    ))
+    .bind(tid)
+    .bind(sku)
+    .bind(location)
+    .bind(batch_key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(
+        row.map_or_else(Balance::default, |(on_hand, reserved)| Balance {
+            on_hand,
+            reserved,
+        }),
+    )
+}
+
+/// Post a movement: validate with the ledger rules against the current (locked) balances, then
+/// write the movement and the new balances. On any error nothing is written.
+pub async fn post(
+    tx: &mut TenantTx,
+    backend: Backend,
+    user: &str,
+    p: &Post<'_>,
+) -> Result<(), ApiError> {
+    let m = p.movement();
+    let mut entries = Vec::with_capacity(2);
+    for loc in [p.from, p.to].into_iter().flatten() {
+        let b = load_balance(tx, backend, p.sku_id, loc, p.batch_key).await?;
+        entries.push((StockKey::new(p.sku_id, loc, m.batch.as_deref()), b));
+    }
+    let current = Balances::from_entries(entries).map_err(ledger_error)?;
+    let changes = current.check(&m).map_err(ledger_error)?;
+    let now = now_ms();
+    let (tid, conn) = tx.split();
+    for (key, new) in changes {
+        let existed = current.get(&key) != Balance::default();
+        let q = if new.on_hand == 0 && new.reserved == 0 {
+            sqlx::query(
+                "DELETE FROM stock_balances WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4",
+            )
+        } else if existed {
+            sqlx::query(
+                "UPDATE stock_balances SET on_hand = $5, reserved = $6 WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4",
+            )
+        } else {
+            // A new row. Under PostgreSQL a concurrent creator makes this a unique violation (409,
+            // retryable), never a lost update; existing rows were locked above.
+            sqlx::query(
+                "INSERT INTO stock_balances (tenant_id, sku_id, location_id, batch_key, on_hand, reserved, since_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+        };
+        let q = q
+            .bind(tid)
+            .bind(p.sku_id)
+            .bind(&key.location)
+            .bind(p.batch_key);
+        let q = match (new.on_hand == 0 && new.reserved == 0, existed) {
+            (true, _) => q,
+            (false, true) => q.bind(new.on_hand).bind(new.reserved),
+            (false, false) => q.bind(new.on_hand).bind(new.reserved).bind(now),
+        };
+        q.execute(&mut *conn).await?;
+    }
+    sqlx::query(
+        "INSERT INTO stock_movements (tenant_id, id, at_ms, kind, sku_id, from_location, to_location, batch_key, quantity, reason_code, user_id, reference) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(tid)
+    .bind(Uuid::now_v7().to_string())
+    .bind(now)
+    .bind(p.kind.as_str())
+    .bind(p.sku_id)
+    .bind(p.from)
+    .bind(p.to)
+    .bind(p.batch_key)
+    .bind(p.quantity)
+    .bind(p.reason)
+    .bind(user)
+    .bind(p.reference)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StockQuery {
+    /// Seller SKU.
+    pub sku: Option<String>,
+    /// Location code.
+    pub location: Option<String>,
+    /// Lot number.
+    pub batch: Option<String>,
+    /// Only stock expiring on or before this date (YYYY-MM-DD).
+    pub expiring_before: Option<String>,
+    /// Only SKUs whose total available quantity is at or below their low-stock level.
+    pub low_stock: Option<bool>,
+    /// 1–1000, default 200.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StockRow {
+    pub sku: String,
+    pub sku_name: String,
+    pub warehouse: String,
+    pub location: String,
+    pub location_kind: String,
+    pub lot: Option<String>,
+    pub expiry: Option<String>,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+}
+
+type StockTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+);
+
+pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, ApiError> {
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Validation(
+            "limit must be between 1 and 1000".into(),
+        ));
+    }
+    if let Some(d) = &q.expiring_before {
+        super::parse_date("expiring_before", d)?;
+    }
+    let (tid, conn) = tx.split();
+    let low = if q.low_stock == Some(true) {
+        " AND s.low_stock_level >= (SELECT COALESCE(SUM(x.on_hand - x.reserved), 0) FROM stock_balances x WHERE x.tenant_id = b.tenant_id AND x.sku_id = b.sku_id)"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT s.seller_sku, s.name, w.code, l.code, l.kind, bt.lot, bt.expiry, b.on_hand, b.reserved \
+         FROM stock_balances b \
+         JOIN skus s ON s.tenant_id = b.tenant_id AND s.id = b.sku_id \
+         JOIN locations l ON l.tenant_id = b.tenant_id AND l.id = b.location_id \
+         JOIN warehouses w ON w.tenant_id = l.tenant_id AND w.id = l.warehouse_id \
+         LEFT JOIN batches bt ON bt.tenant_id = b.tenant_id AND bt.id = b.batch_key \
+         WHERE b.tenant_id = $1 AND ($2 = '' OR s.seller_sku = $2) AND ($3 = '' OR l.code = $3) AND ($4 = '' OR bt.lot = $4) \
+           AND ($5 = '' OR (bt.expiry IS NOT NULL AND bt.expiry <= $5)){low} \
+         ORDER BY s.seller_sku, l.walk_order, l.code, bt.expiry LIMIT $6"
+    );
+    let rows: Vec<StockTuple> = sqlx::query_as(&sql)
+        .bind(tid)
+        .bind(q.sku.as_deref().unwrap_or(""))
+        .bind(q.location.as_deref().unwrap_or(""))
+        .bind(q.batch.as_deref().unwrap_or(""))
+        .bind(q.expiring_before.as_deref().unwrap_or(""))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| StockRow {
+            sku: r.0,
+            sku_name: r.1,
+            warehouse: r.2,
+            location: r.3,
+            location_kind: r.4,
+            lot: r.5,
+            expiry: r.6,
+            on_hand: r.7,
+            reserved: r.8,
+            available: r.7 - r.8,
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MovementQuery {
+    pub sku: Option<String>,
+    pub kind: Option<MovementKind>,
+    /// Movements at or after this time (RFC 3339 or epoch milliseconds).
+    pub since_ms: Option<i64>,
+    /// Page backwards: movements strictly before this id.
+    pub before: Option<String>,
+    /// 1–1000, default 200.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MovementRow {
+    pub id: String,
+    pub at: String,
+    pub kind: MovementKind,
+    pub sku: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub lot: Option<String>,
+    pub quantity: i64,
+    pub reason_code: String,
+    pub user_id: String,
+    pub reference: Option<String>,
+}
+
+type MovTuple = (
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    String,
+    String,
+    Option<String>,
+);
+
+pub async fn movements(tx: &mut TenantTx, q: &MovementQuery) -> Result<Vec<MovementRow>, ApiError> {
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Validation(
+            "limit must be between 1 and 1000".into(),
+        ));
+    }
+    let (tid, conn) = tx.split();
+    let rows: Vec<MovTuple> = sqlx::query_as(
+        "SELECT m.id, m.at_ms, m.kind, s.seller_sku, lf.code, lt.code, bt.lot, m.quantity, m.reason_code, m.user_id, m.reference \
+         FROM stock_movements m JOIN skus s ON s.tenant_id = m.tenant_id AND s.id = m.sku_id \
+         LEFT JOIN locations lf ON lf.tenant_id = m.tenant_id AND lf.id = m.from_location \
+         LEFT JOIN locations lt ON lt.tenant_id = m.tenant_id AND lt.id = m.to_location \
+         LEFT JOIN batches bt ON bt.tenant_id = m.tenant_id AND bt.id = m.batch_key \
+         WHERE m.tenant_id = $1 AND ($2 = '' OR s.seller_sku = $2) AND ($3 = '' OR m.kind = $3) AND m.at_ms >= $4 AND ($5 = '' OR m.id < $5) \
+         ORDER BY m.id DESC LIMIT $6",
+    )
+    .bind(tid)
+    .bind(q.sku.as_deref().unwrap_or(""))
+    .bind(q.kind.map_or("", MovementKind::as_str))
+    .bind(q.since_ms.unwrap_or(0))
+    .bind(q.before.as_deref().unwrap_or(""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let kind =
+                r.2.parse()
+                    .map_err(|_| ApiError::internal(anyhow::anyhow!("bad movement kind")))?;
+            Ok(MovementRow {
+                id: r.0,
+                at: rfc3339(r.1),
+                kind,
+                sku: r.3,
+                from: r.4,
+                to: r.5,
+                lot: r.6,
+                quantity: r.7,
+                reason_code: r.8,
+                user_id: r.9,
+                reference: r.10,
+            })
+        })
+        .collect()
+}
+
+/// A balance that does not equal the sum of its movements.
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    pub sku_id: String,
+    pub location_id: String,
+    pub batch_key: String,
+    pub stored: (i64, i64),
+    pub from_ledger: (i64, i64),
+}
+
+/// Recompute every balance from the ledger (order-independent sums, `wms_core::ledger::recompute`)
+/// and list where the stored balances differ.
+pub async fn verify(tx: &mut TenantTx) -> Result<Vec<Difference>, ApiError> {
+    let (tid, conn) = tx.split();
+    let rows: Vec<(String, String, Option<String>, Option<String>, String, i64, String)> =
+        sqlx::query_as("SELECT kind, sku_id, from_location, to_location, batch_key, quantity, reason_code FROM stock_movements WHERE tenant_id = $1")
+            .bind(tid)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut ms = Vec::with_capacity(rows.len());
+    for (kind, sku, from, to, batch, quantity, reason) in rows {
+        let kind: MovementKind = kind
+            .parse()
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("bad movement kind")))?;
+        ms.push(Movement {
+            sku,
+            from,
+            to,
+            batch: (!batch.is_empty()).then_some(batch),
+            quantity,
+            kind,
+            reason_code: reason,
+        });
+    }
+    let expected = ledger::recompute(&ms).map_err(ledger_error)?;
+    let stored_rows: Vec<(String, String, String, i64, i64)> =
+        sqlx::query_as("SELECT sku_id, location_id, batch_key, on_hand, reserved FROM stock_balances WHERE tenant_id = $1").bind(tid).fetch_all(conn).await?;
+    let mut stored: BTreeMap<StockKey, Balance> = BTreeMap::new();
+    for (sku, loc, batch, on_hand, reserved) in stored_rows {
+        if on_hand != 0 || reserved != 0 {
+            stored.insert(
+                StockKey::new(&sku, &loc, (!batch.is_empty()).then_some(batch.as_str())),
+                Balance { on_hand, reserved },
+            );
+        }
+    }
+    let mut diffs = Vec::new();
+    let keys: std::collections::BTreeSet<&StockKey> =
+        expected.keys().chain(stored.keys()).collect();
+    for k in keys {
+        let (e, s) = (
+            expected.get(k).copied().unwrap_or_default(),
+            stored.get(k).copied().unwrap_or_default(),
+        );
+        if e != s {
+            diffs.push(Difference {
+                sku_id: k.sku.clone(),
+                location_id: k.location.clone(),
+                batch_key: k.batch.clone().unwrap_or_default(),
+                stored: (s.on_hand, s.reserved),
+                from_ledger: (e.on_hand, e.reserved),
+            });
+        }
+    }
+    Ok(diffs)
+}

@@ -1,0 +1,669 @@
+//! The warehouse domain end to end: master data, receiving, allocation (FEFO), picking, pack
+//! verification, dispatch, cancellation, returns — with the refusals next to each happy path.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use wms_core::role::Role;
+
+use crate::both_backends;
+use crate::harness::{Backend, TestServer, Tokens};
+
+both_backends!(
+    order_flow_from_receipt_to_dispatch,
+    pack_refuses_wrong_items_and_nothing_changes,
+    concurrent_allocations_never_oversell,
+    cancel_releases_and_returns_restock,
+    recipient_is_sealed_masked_and_audited,
+);
+
+struct Setup {
+    s: TestServer,
+    tenant: wms_core::ids::TenantId,
+    sup: Tokens,
+    packer: Tokens,
+}
+
+async fn setup(b: Backend) -> Setup {
+    setup_with(b, |_| {}).await
+}
+
+async fn setup_with(b: Backend, tweak: impl FnOnce(&mut wms_server::Settings)) -> Setup {
+    let s = TestServer::start_with(b, tweak).await;
+    let tenant = s.tenant("acme").await;
+    let sv = s
+        .mfa_user("acme", tenant, "sv@acme.example", Role::Supervisor)
+        .await;
+    let pk = s.user(tenant, "pk@acme.example", Role::Packer).await;
+    let sup = s.login("acme", &sv).await;
+    let packer = s.login("acme", &pk).await;
+    let ok = |r: crate::harness::Resp| assert!(r.status.is_success(), "{r:?}");
+    ok(s.post(
+        "/api/v1/warehouses",
+        Some(&sup.access),
+        json!({"code": "TOKYO1", "name": "東京第一倉庫"}),
+    )
+    .await);
+    for (code, parent, level, kind, walk) in [
+        ("RCV", None, "zone", "receiving", 0),
+        ("RCV-01", Some("RCV"), "aisle", "receiving", 0),
+        ("RCV-01-01", Some("RCV-01"), "bin", "receiving", 0),
+        ("PACK", None, "zone", "packing", 0),
+        ("PACK-01", Some("PACK"), "aisle", "packing", 0),
+        ("PACK-01-01", Some("PACK-01"), "bin", "packing", 0),
+        ("A", None, "zone", "storage", 0),
+        ("A-01", Some("A"), "aisle", "storage", 0),
+        ("A-01-01-01", Some("A-01"), "bin", "storage", 20),
+        ("A-01-01-02", Some("A-01"), "bin", "storage", 10),
+        ("QC", None, "zone", "quarantine", 0),
+        ("QC-01", Some("QC"), "aisle", "quarantine", 0),
+        ("QC-01-01", Some("QC-01"), "bin", "quarantine", 0),
+    ] {
+        ok(s.post("/api/v1/locations", Some(&sup.access), json!({"code": code, "parent": parent, "level": level, "kind": kind, "walk_order": walk})).await);
+    }
+    ok(s.post("/api/v1/skus", Some(&sup.access), json!({"seller_sku": "TEA-1", "name": "緑茶", "barcodes": [{"code": "4901234567894", "kind": "jan"}]})).await);
+    ok(s.post("/api/v1/skus", Some(&sup.access), json!({"seller_sku": "CHOC-1", "name": "抹茶チョコ", "lot_tracked": true, "shelf_life_days": 365, "barcodes": [{"code": "4901234000018", "kind": "jan"}]})).await);
+    ok(s.post("/api/v1/skus", Some(&sup.access), json!({"seller_sku": "TOWEL-1", "name": "今治タオル", "barcodes": [{"code": "X000ABC123", "kind": "fnsku"}]})).await);
+    Setup {
+        s,
+        tenant,
+        sup,
+        packer,
+    }
+}
+
+fn date_in(days: i64) -> String {
+    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+async fn receive(x: &Setup, sku: &str, location: &str, qty: i64, lot: Option<(&str, i64)>) {
+    let mut body = json!({"sku": sku, "location": location, "quantity": qty});
+    if let Some((l, days)) = lot {
+        body["lot"] = json!(l);
+        body["expiry"] = json!(date_in(days));
+    }
+    let r =
+        x.s.post("/api/v1/stock/receive", Some(&x.sup.access), body)
+            .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{r:?}");
+}
+
+fn order_body(ext: &str, lines: Value) -> Value {
+    json!({
+        "external_id": ext,
+        "lines": lines,
+        "recipient": {"name": "山田 太郎", "postal_code": "1000005", "prefecture": "東京都", "city": "千代田区", "address1": "丸の内1-9-1", "address2": "サンプルビル3階", "phone": "090-1234-5678"}
+    })
+}
+
+async fn create_order(x: &Setup, ext: &str, lines: Value) -> String {
+    let r =
+        x.s.post(
+            "/api/v1/orders",
+            Some(&x.sup.access),
+            order_body(ext, lines),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    r.body["id"].as_str().expect("id").to_owned()
+}
+
+async fn stock_of(x: &Setup, sku: &str) -> Vec<Value> {
+    let r =
+        x.s.get(&format!("/api/v1/stock?sku={sku}"), &x.sup.access)
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    r.body.as_array().cloned().unwrap_or_default()
+}
+
+fn total(rows: &[Value], field: &str) -> i64 {
+    rows.iter().map(|r| r[field].as_i64().unwrap_or(0)).sum()
+}
+
+async fn order_flow_from_receipt_to_dispatch(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 10, None).await;
+    // Three lots: one expiring too soon for the minimum shelf life (30 days), two fine.
+    receive(&x, "CHOC-1", "A-01-01-02", 5, Some(("LOT-SOON", 10))).await;
+    receive(&x, "CHOC-1", "A-01-01-02", 5, Some(("LOT-MID", 60))).await;
+    receive(&x, "CHOC-1", "A-01-01-01", 5, Some(("LOT-LATE", 200))).await;
+    let id = create_order(
+        &x,
+        "M-1001",
+        json!([{"sku": "TEA-1", "quantity": 2}, {"sku": "CHOC-1", "quantity": 6}]),
+    )
+    .await;
+
+    let a =
+        x.s.post(
+            &format!("/api/v1/orders/{id}/allocate"),
+            Some(&x.sup.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(a.body["status"], "allocated", "{a:?}");
+    // FEFO: LOT-MID first (earliest eligible), then one from LOT-LATE; LOT-SOON untouched.
+    let pl =
+        x.s.get(&format!("/api/v1/orders/{id}/pick-list"), &x.packer.access)
+            .await;
+    let lots: Vec<(String, i64)> = pl
+        .body
+        .as_array()
+        .expect("pick list")
+        .iter()
+        .filter(|l| l["sku"] == "CHOC-1")
+        .map(|l| {
+            (
+                l["lot"].as_str().unwrap_or("").to_owned(),
+                l["quantity"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(
+        lots.contains(&("LOT-MID".into(), 5)) && lots.contains(&("LOT-LATE".into(), 1)),
+        "{lots:?}"
+    );
+    assert!(!lots.iter().any(|(l, _)| l == "LOT-SOON"));
+    // Walk order: A-01-01-02 (walk 10) before A-01-01-01 (walk 20).
+    assert_eq!(pl.body[0]["location"], "A-01-01-02");
+
+    // Dispatch before packing is refused.
+    x.s.post(
+        &format!("/api/v1/orders/{id}/dispatch"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "order_illegal_transition");
+    let p =
+        x.s.post(
+            &format!("/api/v1/orders/{id}/pick"),
+            Some(&x.packer.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(p.body["status"], "picking", "{p:?}");
+    let r =
+        x.s.post(
+            &format!("/api/v1/orders/{id}/pack"),
+            Some(&x.packer.access),
+            json!({"barcode": "4901234567894", "quantity": 2}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["order_complete"], false);
+    let r =
+        x.s.post(
+            &format!("/api/v1/orders/{id}/pack"),
+            Some(&x.packer.access),
+            json!({"barcode": "4901234000018", "quantity": 5, "lot": "LOT-MID"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let r =
+        x.s.post(
+            &format!("/api/v1/orders/{id}/pack"),
+            Some(&x.packer.access),
+            json!({"barcode": "CHOC-1"}),
+        )
+        .await;
+    assert_eq!(r.body["order_complete"], true, "{r:?}");
+    assert_eq!(r.body["status"], "packed");
+    x.s.post(
+        &format!("/api/v1/orders/{id}/dispatch"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "no_package");
+    let pk = x.s.post(&format!("/api/v1/orders/{id}/packages"), Some(&x.packer.access), json!({"box_type": "60", "weight_g": 1200, "length_mm": 250, "width_mm": 200, "height_mm": 150})).await;
+    assert_eq!(pk.status, StatusCode::CREATED, "{pk:?}");
+    let ship_time = (time::OffsetDateTime::now_utc() - time::Duration::minutes(20))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let d =
+        x.s.post(
+            &format!("/api/v1/orders/{id}/dispatch"),
+            Some(&x.packer.access),
+            json!({"ship_time": ship_time}),
+        )
+        .await;
+    assert_eq!(d.body["status"], "dispatched", "{d:?}");
+    x.s.post(
+        &format!("/api/v1/orders/{id}/dispatch"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "already_dispatched");
+    let o =
+        x.s.get(&format!("/api/v1/orders/{id}"), &x.packer.access)
+            .await;
+    assert_eq!(o.body["status"], "dispatched");
+    assert!(
+        o.body["ship_time"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&ship_time[..16])),
+        "{o:?}"
+    );
+
+    // Stock: 8 TEA left, 9 CHOC left (LOT-SOON 5 + LOT-LATE 4), nothing reserved anywhere.
+    let tea = stock_of(&x, "TEA-1").await;
+    assert_eq!((total(&tea, "on_hand"), total(&tea, "reserved")), (8, 0));
+    let choc = stock_of(&x, "CHOC-1").await;
+    assert_eq!((total(&choc, "on_hand"), total(&choc, "reserved")), (9, 0));
+    let mv = x.s.get("/api/v1/movements?kind=ship", &x.sup.access).await;
+    assert_eq!(mv.body.as_array().map(Vec::len), Some(3), "{mv:?}");
+    let out = crate::ops::cli(&x.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(out.status.success(), "{out:?}");
+}
+
+async fn pack_refuses_wrong_items_and_nothing_changes(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 10, None).await;
+    receive(&x, "CHOC-1", "A-01-01-02", 5, Some(("LOT-A", 100))).await;
+    receive(&x, "CHOC-1", "A-01-01-02", 5, Some(("LOT-B", 300))).await;
+    receive(&x, "TOWEL-1", "A-01-01-01", 3, None).await;
+    let id = create_order(
+        &x,
+        "M-2001",
+        json!([{"sku": "TEA-1", "quantity": 1}, {"sku": "CHOC-1", "quantity": 2}]),
+    )
+    .await;
+    x.s.post(
+        &format!("/api/v1/orders/{id}/allocate"),
+        Some(&x.sup.access),
+        json!({}),
+    )
+    .await;
+    // Packing before picking is refused.
+    x.s.post(
+        &format!("/api/v1/orders/{id}/pack"),
+        Some(&x.packer.access),
+        json!({"barcode": "4901234567894"}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "order_not_packable");
+    x.s.post(
+        &format!("/api/v1/orders/{id}/pick"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await;
+    let before =
+        x.s.get(&format!("/api/v1/orders/{id}"), &x.packer.access)
+            .await
+            .body;
+    let url = format!("/api/v1/orders/{id}/pack");
+    x.s.post(
+        &url,
+        Some(&x.packer.access),
+        json!({"barcode": "X000ABC123"}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "wrong_item");
+    x.s.post(
+        &url,
+        Some(&x.packer.access),
+        json!({"barcode": "0000000000000"}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "unknown_barcode");
+    x.s.post(
+        &url,
+        Some(&x.packer.access),
+        json!({"barcode": "4901234567894", "quantity": 2}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "over_quantity");
+    x.s.post(
+        &url,
+        Some(&x.packer.access),
+        json!({"barcode": "4901234000018", "lot": "LOT-B"}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "batch_not_allocated");
+    x.s.post(
+        &url,
+        Some(&x.packer.access),
+        json!({"barcode": "4901234567894", "quantity": 0}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_quantity");
+    x.s.post(&url, Some(&x.packer.access), json!({"barcode": 12}))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let after =
+        x.s.get(&format!("/api/v1/orders/{id}"), &x.packer.access)
+            .await
+            .body;
+    assert_eq!(before, after, "refused scans change nothing");
+    // One good scan, then the same item again is over quantity.
+    assert_eq!(
+        x.s.post(
+            &url,
+            Some(&x.packer.access),
+            json!({"barcode": "4901234567894"})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    x.s.post(
+        &url,
+        Some(&x.packer.access),
+        json!({"barcode": "4901234567894"}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "over_quantity");
+
+    // Bad input elsewhere: unknown SKU, location, lot; zero and negative quantities; packer adjusting.
+    x.s.post(
+        "/api/v1/orders",
+        Some(&x.sup.access),
+        order_body("M-2002", json!([{"sku": "NOPE", "quantity": 1}])),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku");
+    x.s.post(
+        "/api/v1/orders",
+        Some(&x.sup.access),
+        order_body("M-2003", json!([{"sku": "TEA-1", "quantity": 0}])),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_quantity");
+    x.s.post(
+        "/api/v1/orders",
+        Some(&x.sup.access),
+        order_body("M-2001", json!([{"sku": "TEA-1", "quantity": 1}])),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "conflict");
+    x.s.post(
+        "/api/v1/stock/receive",
+        Some(&x.sup.access),
+        json!({"sku": "TEA-1", "location": "Z-99", "quantity": 1}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "unknown_location");
+    x.s.post(
+        "/api/v1/stock/receive",
+        Some(&x.sup.access),
+        json!({"sku": "TEA-1", "location": "A-01-01-01", "quantity": -5}),
+    )
+    .await
+    .assert_problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ledger_non_positive_quantity",
+    );
+    x.s.post(
+        "/api/v1/stock/receive",
+        Some(&x.sup.access),
+        json!({"sku": "CHOC-1", "location": "A-01-01-01", "quantity": 5}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "lot_required");
+    x.s.post(
+        "/api/v1/stock/adjust",
+        Some(&x.sup.access),
+        json!({"sku": "TEA-1", "location": "A-01-01-01", "delta": -100, "reason_code": "damaged"}),
+    )
+    .await
+    .assert_problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ledger_insufficient_available",
+    );
+    x.s.post("/api/v1/stock/move", Some(&x.sup.access), json!({"sku": "CHOC-1", "from": "A-01-01-02", "to": "A-01-01-01", "quantity": 1, "lot": "LOT-Z"})).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "unknown_batch");
+    x.s.post("/api/v1/skus", Some(&x.sup.access), json!({"seller_sku": "BAD", "name": "x", "barcodes": [{"code": "4901234567895", "kind": "jan"}]})).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_barcode");
+    let denied =
+        x.s.post(
+            "/api/v1/stock/adjust",
+            Some(&x.packer.access),
+            json!({"sku": "TEA-1", "location": "A-01-01-01", "delta": 5, "reason_code": "found"}),
+        )
+        .await;
+    denied.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let tea = stock_of(&x, "TEA-1").await;
+    assert_eq!(total(&tea, "on_hand"), 10, "no refused request moved stock");
+
+    // A foreign tenant's order id: 404, audited, nothing changed.
+    let other = x.s.tenant("other").await;
+    let osv =
+        x.s.mfa_user("other", other, "sv@other.example", Role::Supervisor)
+            .await;
+    let otok = x.s.login("other", &osv).await;
+    for (m, path) in [
+        (Method::GET, format!("/api/v1/orders/{id}")),
+        (Method::POST, format!("/api/v1/orders/{id}/cancel")),
+        (Method::POST, format!("/api/v1/orders/{id}/allocate")),
+        (Method::GET, format!("/api/v1/orders/{id}/recipient")),
+    ] {
+        x.s.call(m, &path, Some(&otok.access), Some(json!({})))
+            .await
+            .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    }
+    assert_eq!(
+        x.s.audit_actions(other)
+            .await
+            .iter()
+            .filter(|a| *a == "access_denied")
+            .count(),
+        4
+    );
+    assert_eq!(
+        x.s.get(&format!("/api/v1/orders/{id}"), &x.packer.access)
+            .await
+            .body["status"],
+        "picking"
+    );
+}
+
+async fn concurrent_allocations_never_oversell(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 6, None).await;
+    receive(&x, "TEA-1", "A-01-01-02", 4, None).await;
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(
+            create_order(
+                &x,
+                &format!("C-{i:03}"),
+                json!([{"sku": "TEA-1", "quantity": 1}]),
+            )
+            .await,
+        );
+    }
+    let s = std::sync::Arc::new(x);
+    let mut tasks = Vec::new();
+    for id in ids {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.s.post(
+                &format!("/api/v1/orders/{id}/allocate"),
+                Some(&s.sup.access),
+                json!({}),
+            )
+            .await
+        }));
+    }
+    let mut allocated = 0;
+    let mut backordered = 0;
+    for t in tasks {
+        let r = t.await.expect("join");
+        match r.body["status"].as_str() {
+            Some("allocated") => allocated += 1,
+            Some("backordered") => backordered += 1,
+            _ => panic!("unexpected answer {r:?}"),
+        }
+    }
+    assert_eq!((allocated, backordered), (10, 40));
+    let tea = stock_of(&s, "TEA-1").await;
+    assert_eq!(
+        (
+            total(&tea, "on_hand"),
+            total(&tea, "reserved"),
+            total(&tea, "available")
+        ),
+        (10, 10, 0)
+    );
+    let out = crate::ops::cli(&s.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(out.status.success(), "{out:?}");
+}
+
+async fn cancel_releases_and_returns_restock(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 5, None).await;
+    let id = create_order(&x, "M-3001", json!([{"sku": "TEA-1", "quantity": 3}])).await;
+    x.s.post(
+        &format!("/api/v1/orders/{id}/allocate"),
+        Some(&x.sup.access),
+        json!({}),
+    )
+    .await;
+    x.s.post(
+        &format!("/api/v1/orders/{id}/pick"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await;
+    let tea = stock_of(&x, "TEA-1").await;
+    assert_eq!(total(&tea, "reserved"), 3);
+    // Packers cannot cancel; supervisors can, and the reservation is released.
+    x.s.post(
+        &format!("/api/v1/orders/{id}/cancel"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let c =
+        x.s.post(
+            &format!("/api/v1/orders/{id}/cancel"),
+            Some(&x.sup.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(c.body["status"], "cancelled", "{c:?}");
+    let tea = stock_of(&x, "TEA-1").await;
+    assert_eq!((total(&tea, "on_hand"), total(&tea, "reserved")), (5, 0));
+    x.s.post(
+        &format!("/api/v1/orders/{id}/cancel"),
+        Some(&x.sup.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "order_illegal_transition");
+
+    let r =
+        x.s.post(
+            "/api/v1/returns",
+            Some(&x.sup.access),
+            json!({"reason_code": "unwanted", "lines": [{"sku": "TEA-1", "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let rid = r.body["id"].as_str().expect("id").to_owned();
+    let rc = x.s.post(&format!("/api/v1/returns/{rid}/receive"), Some(&x.sup.access), json!({"disposition": "restock", "location": "A-01-01-02", "reason_code": "inspected_ok"})).await;
+    assert_eq!(rc.body["status"], "restocked", "{rc:?}");
+    x.s.post(
+        &format!("/api/v1/returns/{rid}/receive"),
+        Some(&x.sup.access),
+        json!({"disposition": "restock", "reason_code": "again"}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "return_already_received");
+    let r2 =
+        x.s.post(
+            "/api/v1/returns",
+            Some(&x.sup.access),
+            json!({"reason_code": "damaged", "lines": [{"sku": "TEA-1", "quantity": 1}]}),
+        )
+        .await;
+    let rid2 = r2.body["id"].as_str().expect("id").to_owned();
+    x.s.post(
+        &format!("/api/v1/returns/{rid2}/receive"),
+        Some(&x.sup.access),
+        json!({"disposition": "quarantine", "location": "A-01-01-02", "reason_code": "damaged"}),
+    )
+    .await
+    .assert_problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not_a_quarantine_location",
+    );
+    let q =
+        x.s.post(
+            &format!("/api/v1/returns/{rid2}/receive"),
+            Some(&x.sup.access),
+            json!({"disposition": "quarantine", "reason_code": "damaged"}),
+        )
+        .await;
+    assert_eq!(q.body["status"], "quarantined", "{q:?}");
+    let tea = stock_of(&x, "TEA-1").await;
+    assert_eq!(total(&tea, "on_hand"), 8);
+    // Quarantined stock is never allocated.
+    let id2 = create_order(&x, "M-3002", json!([{"sku": "TEA-1", "quantity": 8}])).await;
+    let a =
+        x.s.post(
+            &format!("/api/v1/orders/{id2}/allocate"),
+            Some(&x.sup.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(a.body["status"], "backordered", "{a:?}");
+    let out = crate::ops::cli(&x.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(out.status.success(), "{out:?}");
+}
+
+async fn recipient_is_sealed_masked_and_audited(b: Backend) {
+    let x = setup(b).await;
+    let id = create_order(&x, "M-4001", json!([{"sku": "TEA-1", "quantity": 1}])).await;
+    let list =
+        x.s.get("/api/v1/orders?status=received", &x.packer.access)
+            .await;
+    let row = &list.body[0];
+    assert_eq!(row["recipient_masked"]["name"], "山***");
+    assert_eq!(row["recipient_masked"]["postal_code"], "100-****");
+    let o =
+        x.s.get(&format!("/api/v1/orders/{id}"), &x.packer.access)
+            .await;
+    assert!(o.body.get("recipient").is_none(), "{o:?}");
+    x.s.get(&format!("/api/v1/orders/{id}/recipient"), &x.packer.access)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let full =
+        x.s.get(&format!("/api/v1/orders/{id}/recipient"), &x.sup.access)
+            .await;
+    assert_eq!(full.body["name"], "山田 太郎", "{full:?}");
+    assert_eq!(full.body["postal_code"], "100-0005");
+    assert!(
+        x.s.audit_actions(x.tenant)
+            .await
+            .contains(&"pii_read".to_owned())
+    );
+    // At rest: no recipient text anywhere in the row.
+    let rows =
+        x.s.sql_in_tenant(
+            x.tenant,
+            "SELECT recipient_masked FROM orders WHERE tenant_id = $1",
+        )
+        .await;
+    assert!(!rows[0][0].as_str().unwrap_or("").contains("太郎"));
+    let clear =
+        x.s.sql_in_tenant(
+            x.tenant,
+            "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND recipient_masked LIKE '%丸の内%'",
+        )
+        .await;
+    assert_eq!(clear[0][0], 0);
+    // Invalid recipients are refused with specific codes.
+    let mut bad = order_body("M-4002", json!([{"sku": "TEA-1", "quantity": 1}]));
+    bad["recipient"]["postal_code"] = json!("12-345");
+    x.s.post("/api/v1/orders", Some(&x.sup.access), bad.clone())
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_postal_code");
+    bad["recipient"]["postal_code"] = json!("100-0005");
+    bad["recipient"]["prefecture"] = json!("東京");
+    x.s.post("/api/v1/orders", Some(&x.sup.access), bad)
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_prefecture");
+}
