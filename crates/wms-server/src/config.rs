@@ -71,6 +71,8 @@ pub struct Settings {
     pub argon2: Argon2Settings,
     /// Allocation never picks a batch expiring before ship date + this many days.
     pub min_shelf_life_days: u32,
+    /// Adjustments of more units than this wait for a second supervisor's approval.
+    pub adjustment_approval_threshold: i64,
     /// `json` or `text`.
     pub log_format: String,
 }
@@ -96,6 +98,7 @@ impl Default for Settings {
             lockout_max_secs: 15 * 60,
             argon2: Argon2Settings::default(),
             min_shelf_life_days: 30,
+            adjustment_approval_threshold: 10,
             log_format: "text".into(),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod admin_api;
 pub mod auth_api;
+pub mod control_api;
 pub mod extract;
 pub mod ops;
 pub mod orders_api;
@@ -82,6 +83,15 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(warehouse_api::receive))
         .routes(routes!(warehouse_api::move_stock))
         .routes(routes!(warehouse_api::adjust))
+        .routes(routes!(control_api::import_skus))
+        .routes(routes!(control_api::list_adjustments))
+        .routes(routes!(control_api::approve_adjustment))
+        .routes(routes!(control_api::reject_adjustment))
+        .routes(routes!(control_api::create_count))
+        .routes(routes!(control_api::get_count))
+        .routes(routes!(control_api::enter_count))
+        .routes(routes!(control_api::approve_count))
+        .routes(routes!(control_api::reject_count))
         .routes(routes!(orders_api::list, orders_api::create))
         .routes(routes!(orders_api::get))
         .routes(routes!(orders_api::recipient))

@@ -10,6 +10,7 @@ use wms_core::wire::Problem;
 use super::extract::ApiJson;
 use crate::auth::extract::{Authorized, req};
 use crate::error::ApiError;
+use crate::warehouse::control::{self, AdjustOutcome, Adjustment};
 use crate::warehouse::master::{self, Location, NewLocation, NewSku, NewWarehouse, Sku, Warehouse};
 use crate::warehouse::stock::{self, MovementQuery, MovementRow, Post, StockQuery, StockRow};
 use crate::warehouse::{parse_date, rule};
@@ -143,7 +144,7 @@ fn reference_ok(r: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn batch_of(
+pub(crate) async fn batch_of(
     tx: &mut crate::db::TenantTx,
     sku: &Sku,
     lot: Option<&str>,
@@ -268,45 +269,37 @@ pub struct AdjustRequest {
 
 #[utoipa::path(post, path = "/api/v1/stock/adjust", tag = "inventory", security(("bearer" = [])), request_body = AdjustRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "replay protection")),
-    responses((status = 204, description = "Adjusted"), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "Applied", body = AdjustOutcome), (status = 202, description = "Above the approval threshold: waits for a second supervisor", body = AdjustOutcome),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn adjust(
     mut auth: Authorized<req::ManageInventory>,
     ApiJson(b): ApiJson<AdjustRequest>,
-) -> Result<StatusCode, ApiError> {
-    if b.delta == 0 {
-        return Err(rule(
-            "ledger_non_positive_quantity",
-            "delta must not be zero",
-        ));
-    }
-    if b.reason_code.trim().is_empty() || b.reason_code.len() > 64 {
-        return Err(rule(
-            "ledger_missing_reason",
-            "an adjustment needs a reason code",
-        ));
-    }
+) -> Result<(StatusCode, axum::Json<AdjustOutcome>), ApiError> {
     let tx = &mut auth.tx;
     let wh = master::resolve_warehouse(tx, b.warehouse.as_deref()).await?;
     let loc = master::find_location(tx, &wh, &b.location).await?;
     let sku = master::sku_by_code(tx, &b.sku).await?;
     let batch_key = batch_of(tx, &sku, b.lot.as_deref()).await?;
-    let (from, to) = if b.delta > 0 {
-        (None, Some(loc.id.as_str()))
-    } else {
-        (Some(loc.id.as_str()), None)
-    };
     let user = auth.ctx.actor();
-    let post = Post {
-        kind: MovementKind::Adjust,
-        sku_id: &sku.id,
-        from,
-        to,
+    let a = Adjustment {
+        sku: &sku,
+        location_id: &loc.id,
         batch_key: &batch_key,
-        quantity: b.delta.abs(),
-        reason: b.reason_code.trim(),
-        reference: None,
+        delta: b.delta,
+        reason_code: b.reason_code.trim(),
     };
-    stock::post(tx, auth.state.db.backend(), &user, &post).await?;
+    let outcome = control::adjust(
+        tx,
+        auth.state.db.backend(),
+        &user,
+        &a,
+        auth.state.settings.adjustment_approval_threshold,
+    )
+    .await?;
     auth.tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    let status = match outcome {
+        AdjustOutcome::Applied => StatusCode::OK,
+        AdjustOutcome::PendingApproval { .. } => StatusCode::ACCEPTED,
+    };
+    Ok((status, axum::Json(outcome)))
 }

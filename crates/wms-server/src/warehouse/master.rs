@@ -490,7 +490,41 @@ fn sku_from(r: SkuRow, barcodes: Vec<Barcode>) -> Sku {
     }
 }
 
-pub async fn create_sku(tx: &mut TenantTx, n: &NewSku) -> Result<Sku, ApiError> {
+/// Everything `create_sku` would refuse, checked without writing (existing seller SKU or barcode
+/// included).
+pub async fn check_new_sku(tx: &mut TenantTx, n: &NewSku) -> Result<(), ApiError> {
+    validate_sku(n)?;
+    let (tid, conn) = tx.split();
+    let exists: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM skus WHERE tenant_id = $1 AND seller_sku = $2")
+            .bind(tid)
+            .bind(n.seller_sku.trim())
+            .fetch_optional(&mut *conn)
+            .await?;
+    if exists.is_some() {
+        return Err(ApiError::Conflict(
+            "a SKU with this seller SKU already exists".into(),
+        ));
+    }
+    let mut codes = std::collections::HashSet::new();
+    for b in &n.barcodes {
+        let taken: Option<(String,)> =
+            sqlx::query_as("SELECT sku_id FROM sku_barcodes WHERE tenant_id = $1 AND barcode = $2")
+                .bind(tid)
+                .bind(&b.code)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if taken.is_some() || !codes.insert(b.code.clone()) {
+            return Err(ApiError::Conflict(format!(
+                "barcode {} already belongs to a SKU",
+                b.code
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_sku(n: &NewSku) -> Result<(), ApiError> {
     if n.seller_sku.trim().is_empty() || n.seller_sku.len() > 64 {
         return Err(ApiError::Validation(
             "seller_sku must be 1–64 characters".into(),
@@ -516,6 +550,11 @@ pub async fn create_sku(tx: &mut TenantTx, n: &NewSku) -> Result<Sku, ApiError> 
     for b in &n.barcodes {
         validate_barcode(b)?;
     }
+    Ok(())
+}
+
+pub async fn create_sku(tx: &mut TenantTx, n: &NewSku) -> Result<Sku, ApiError> {
+    validate_sku(n)?;
     let id = Uuid::now_v7().to_string();
     let now = now_ms();
     let (tid, conn) = tx.split();

@@ -2,6 +2,7 @@
 //! returns. The rules live in `wms_core` (ledger, fulfilment, allocation); this is the glue that
 //! loads what a rule needs inside the tenant transaction and writes its result there.
 
+pub mod control;
 pub mod master;
 pub mod orders;
 pub mod returns;

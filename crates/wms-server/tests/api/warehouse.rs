@@ -14,6 +14,9 @@ both_backends!(
     concurrent_allocations_never_oversell,
     cancel_releases_and_returns_restock,
     recipient_is_sealed_masked_and_audited,
+    adjustments_over_threshold_need_a_second_supervisor,
+    cycle_count_posts_the_variance_on_approval,
+    sku_csv_import_reports_every_bad_row,
 );
 
 struct Setup {
@@ -666,4 +669,214 @@ async fn recipient_is_sealed_masked_and_audited(b: Backend) {
     x.s.post("/api/v1/orders", Some(&x.sup.access), bad)
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_prefecture");
+}
+
+async fn adjustments_over_threshold_need_a_second_supervisor(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 5, None).await;
+    let small =
+        x.s.post(
+            "/api/v1/stock/adjust",
+            Some(&x.sup.access),
+            json!({"sku": "TEA-1", "location": "A-01-01-01", "delta": 3, "reason_code": "found"}),
+        )
+        .await;
+    assert_eq!(
+        (small.status, small.body["outcome"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{small:?}"
+    );
+    let big = x.s.post("/api/v1/stock/adjust", Some(&x.sup.access), json!({"sku": "TEA-1", "location": "A-01-01-01", "delta": 50, "reason_code": "found_pallet"})).await;
+    assert_eq!(big.status, StatusCode::ACCEPTED, "{big:?}");
+    let rid = big.body["request_id"]
+        .as_str()
+        .expect("request id")
+        .to_owned();
+    assert_eq!(
+        total(&stock_of(&x, "TEA-1").await, "on_hand"),
+        8,
+        "a pending adjustment moves nothing"
+    );
+    let pending = x.s.get("/api/v1/adjustments", &x.sup.access).await;
+    assert_eq!(pending.body.as_array().map(Vec::len), Some(1));
+    x.s.post(
+        &format!("/api/v1/adjustments/{rid}/approve"),
+        Some(&x.sup.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "four_eyes_required");
+    x.s.post(
+        &format!("/api/v1/adjustments/{rid}/approve"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let sv2 =
+        x.s.mfa_user("acme", x.tenant, "sv2@acme.example", Role::Supervisor)
+            .await;
+    let t2 = x.s.login("acme", &sv2).await;
+    let ok =
+        x.s.post(
+            &format!("/api/v1/adjustments/{rid}/approve"),
+            Some(&t2.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok.body["status"], "approved", "{ok:?}");
+    assert_eq!(total(&stock_of(&x, "TEA-1").await, "on_hand"), 58);
+    x.s.post(
+        &format!("/api/v1/adjustments/{rid}/reject"),
+        Some(&t2.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "adjustment_already_decided");
+    // A large write-off of more than is there is refused at once, not parked for approval.
+    x.s.post(
+        "/api/v1/stock/adjust",
+        Some(&x.sup.access),
+        json!({"sku": "TEA-1", "location": "A-01-01-01", "delta": -500, "reason_code": "lost"}),
+    )
+    .await
+    .assert_problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ledger_insufficient_available",
+    );
+    x.s.post(
+        "/api/v1/adjustments/nope/approve",
+        Some(&t2.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+async fn cycle_count_posts_the_variance_on_approval(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 10, None).await;
+    let c =
+        x.s.post(
+            "/api/v1/counts",
+            Some(&x.sup.access),
+            json!({"sku": "TEA-1", "location": "A-01-01-01"}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{c:?}");
+    let id = c.body["id"].as_str().expect("id").to_owned();
+    x.s.post(
+        &format!("/api/v1/counts/{id}/approve"),
+        Some(&x.sup.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "count_not_counted");
+    x.s.post(
+        &format!("/api/v1/counts/{id}/count"),
+        Some(&x.sup.access),
+        json!({"counted": -1}),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_quantity");
+    let counted =
+        x.s.post(
+            &format!("/api/v1/counts/{id}/count"),
+            Some(&x.sup.access),
+            json!({"counted": 7}),
+        )
+        .await;
+    assert_eq!(
+        (
+            counted.body["expected"].as_i64(),
+            counted.body["variance"].as_i64()
+        ),
+        (Some(10), Some(-3)),
+        "{counted:?}"
+    );
+    let ok =
+        x.s.post(
+            &format!("/api/v1/counts/{id}/approve"),
+            Some(&x.sup.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok.body["status"], "approved", "{ok:?}");
+    assert_eq!(total(&stock_of(&x, "TEA-1").await, "on_hand"), 7);
+    let mv = x.s.get("/api/v1/movements?kind=count", &x.sup.access).await;
+    assert_eq!(mv.body[0]["quantity"], 3);
+    assert_eq!(mv.body[0]["from"], "A-01-01-01");
+    x.s.post(
+        &format!("/api/v1/counts/{id}/count"),
+        Some(&x.sup.access),
+        json!({"counted": 9}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "count_already_decided");
+    let out = crate::ops::cli(&x.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(out.status.success(), "{out:?}");
+}
+
+async fn sku_csv_import_reports_every_bad_row(b: Backend) {
+    let x = setup(b).await;
+    let csv = "seller_sku,name,jan,lot_tracked,weight_g\n\
+               NEW-1,煎茶,4901234111110,false,120\n\
+               NEW-2,ほうじ茶,4901234111128,no,100\n\
+               NEW-1,duplicate,,false,1\n\
+               TEA-1,exists already,,false,1\n\
+               NEW-3,,,false,1\n\
+               NEW-4,heavy,,maybe,1\n\
+               NEW-5,grams,,false,lots\n\
+               NEW-6,\"抹茶, 缶入り\",4901234567894,true,80\n\
+               NEW-7,ok,,yes,\n";
+    let send = |body: &'static str| {
+        x.s.http
+            .post(x.s.url("/api/v1/skus/import"))
+            .bearer_auth(&x.sup.access)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let r = send(csv).await.expect("import");
+    assert_eq!(r.status(), StatusCode::OK);
+    let report: Value = r.json().await.expect("json");
+    assert_eq!(report["created"], 2, "{report}");
+    let errs: Vec<(i64, String)> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap_or(0),
+                e["code"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errs,
+        vec![
+            (2, "invalid_barcode".into()),
+            (3, "duplicate_in_file".into()),
+            (4, "conflict".into()),
+            (5, "validation_failed".into()),
+            (6, "validation_failed".into()),
+            (7, "validation_failed".into()),
+            (8, "conflict".into()),
+        ],
+        "{report}"
+    );
+    let skus = x.s.get("/api/v1/skus", &x.packer.access).await;
+    let codes: Vec<&str> = skus
+        .body
+        .as_array()
+        .expect("skus")
+        .iter()
+        .filter_map(|s| s["seller_sku"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"NEW-1") && codes.contains(&"NEW-7") && !codes.contains(&"NEW-2"),
+        "{codes:?}"
+    );
+    let bad = send("seller_sku,colour\nX,red\n").await.expect("import");
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
