@@ -12,6 +12,7 @@ use super::extract::ApiJson;
 use crate::audit::NewEvent;
 use crate::auth::extract::{Authorized, req};
 use crate::error::ApiError;
+use crate::warehouse::orders::OrderEdit;
 use crate::warehouse::orders::{
     self, DispatchRequest, NewOrder, NewPackage, OrderQuery, OrderSummary, OrderView, PackResult,
     PackScan, PackageView, PickLine, Recipient,
@@ -135,7 +136,9 @@ pub async fn pick_list(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<PickLine>>, ApiError> {
     let mut auth = require_order(auth, &id).await?;
-    Ok(axum::Json(orders::pick_list(&mut auth.tx, &id).await?))
+    Ok(axum::Json(
+        orders::pick_list(&mut auth.tx, std::slice::from_ref(&id)).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pack", tag = "orders", security(("bearer" = [])), request_body = PackScan, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
@@ -221,4 +224,55 @@ pub async fn receive_return(
     let v = returns::receive(&mut auth.tx, backend, &user, &id, &r).await?;
     auth.tx.commit().await?;
     Ok(axum::Json(v))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BatchPickQuery {
+    /// Order ids, comma-separated (1–200).
+    pub orders: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/pick-lists", tag = "orders", security(("bearer" = [])), params(BatchPickQuery),
+    responses((status = 200, description = "One walk through the warehouse for several orders", body = Vec<PickLine>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn batch_pick_list(
+    mut auth: Authorized<req::Pack>,
+    Query(q): Query<BatchPickQuery>,
+) -> Result<axum::Json<Vec<PickLine>>, ApiError> {
+    let ids: Vec<String> = q
+        .orders
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if ids.is_empty() || ids.len() > 200 {
+        return Err(ApiError::Validation(
+            "orders must list 1–200 order ids".into(),
+        ));
+    }
+    for id in &ids {
+        if !orders::exists(&mut auth.tx, id).await? {
+            return Err(auth.not_found("order", format!("order:{id}")).await);
+        }
+    }
+    Ok(axum::Json(orders::pick_list(&mut auth.tx, &ids).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])), request_body = OrderEdit, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = OrderView), (status = 404, body = Problem), (status = 409, description = "`order_locked` once picking started, `version_conflict`", body = Problem), (status = 422, body = Problem)))]
+pub async fn edit(
+    auth: Authorized<req::ManageInventory>,
+    Path(id): Path<String>,
+    ApiJson(e): ApiJson<OrderEdit>,
+) -> Result<axum::Json<OrderView>, ApiError> {
+    let mut auth = require_order(auth, &id).await?;
+    let keys = auth.keys.clone();
+    let backend = auth.state.db.backend();
+    orders::edit(&mut auth.tx, backend, &keys, &id, e).await?;
+    let view = orders::view(&mut auth.tx, backend, &keys, &id, false)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    auth.tx.commit().await?;
+    Ok(axum::Json(view))
 }

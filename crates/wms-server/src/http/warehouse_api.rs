@@ -11,6 +11,7 @@ use super::extract::ApiJson;
 use crate::auth::extract::{Authorized, req};
 use crate::error::ApiError;
 use crate::warehouse::control::{self, AdjustOutcome, Adjustment};
+use crate::warehouse::inbound::{self, InboundView, NewInbound};
 use crate::warehouse::master::{self, Location, NewLocation, NewSku, NewWarehouse, Sku, Warehouse};
 use crate::warehouse::stock::{self, MovementQuery, MovementRow, Post, StockQuery, StockRow};
 use crate::warehouse::{parse_date, rule};
@@ -133,6 +134,9 @@ pub struct ReceiveRequest {
     /// Supplier delivery note, ASN number…
     #[serde(default)]
     pub reference: Option<String>,
+    /// Receive against this expected inbound shipment (ASN); absent: a blind receipt.
+    #[serde(default)]
+    pub inbound_id: Option<String>,
 }
 
 fn reference_ok(r: Option<&str>) -> Result<(), ApiError> {
@@ -168,9 +172,21 @@ pub async fn receive(
 ) -> Result<StatusCode, ApiError> {
     reference_ok(b.reference.as_deref())?;
     let tx = &mut auth.tx;
-    let wh = master::resolve_warehouse(tx, b.warehouse.as_deref()).await?;
-    let loc = master::find_location(tx, &wh, &b.location).await?;
     let sku = master::sku_by_code(tx, &b.sku).await?;
+    let wh = match &b.inbound_id {
+        Some(inbound) => {
+            inbound::record_receipt(
+                tx,
+                auth.state.db.backend(),
+                inbound,
+                &sku.id,
+                b.quantity.max(0),
+            )
+            .await?
+        }
+        None => master::resolve_warehouse(tx, b.warehouse.as_deref()).await?,
+    };
+    let loc = master::find_location(tx, &wh, &b.location).await?;
     let expiry = b
         .expiry
         .as_deref()
@@ -302,4 +318,47 @@ pub async fn adjust(
         AdjustOutcome::PendingApproval { .. } => StatusCode::ACCEPTED,
     };
     Ok((status, axum::Json(outcome)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/skus/{id}", tag = "inventory", security(("bearer" = [])), request_body = master::SkuEdit, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Sku), (status = 404, body = Problem), (status = 409, description = "`version_conflict`", body = Problem), (status = 422, body = Problem)))]
+pub async fn edit_sku(
+    mut auth: Authorized<req::ManageInventory>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiJson(e): ApiJson<master::SkuEdit>,
+) -> Result<axum::Json<Sku>, ApiError> {
+    if !master::sku_exists(&mut auth.tx, &id).await? {
+        return Err(auth.not_found("sku", format!("sku:{id}")).await);
+    }
+    let sku = master::edit_sku(&mut auth.tx, &id, &e).await?;
+    auth.tx.commit().await?;
+    Ok(axum::Json(sku))
+}
+
+#[utoipa::path(post, path = "/api/v1/inbound", tag = "inventory", security(("bearer" = [])), request_body = NewInbound, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = InboundView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_inbound(
+    mut auth: Authorized<req::ManageInventory>,
+    ApiJson(n): ApiJson<NewInbound>,
+) -> Result<(StatusCode, axum::Json<InboundView>), ApiError> {
+    let id = inbound::create(&mut auth.tx, &n).await?;
+    let v = inbound::view(&mut auth.tx, &id)
+        .await?
+        .ok_or(ApiError::NotFound("inbound shipment"))?;
+    auth.tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(v)))
+}
+
+#[utoipa::path(get, path = "/api/v1/inbound/{id}", tag = "inventory", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = InboundView), (status = 404, body = Problem)))]
+pub async fn get_inbound(
+    mut auth: Authorized<req::ManageInventory>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<axum::Json<InboundView>, ApiError> {
+    match inbound::view(&mut auth.tx, &id).await? {
+        Some(v) => Ok(axum::Json(v)),
+        None => Err(auth
+            .not_found("inbound shipment", format!("inbound:{id}"))
+            .await),
+    }
 }

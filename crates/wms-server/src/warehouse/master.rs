@@ -772,3 +772,116 @@ mod tests {
         assert_eq!(jan_with_check_digit("490123456789"), "4901234567894");
     }
 }
+
+/// Changes to a SKU. `version` is what the editor saw (optimistic concurrency: two supervisors
+/// editing the same SKU cannot overwrite each other silently). `lot_tracked` is fixed once created.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkuEdit {
+    pub version: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub shelf_life_days: Option<i64>,
+    #[serde(default)]
+    pub weight_g: Option<i64>,
+    #[serde(default)]
+    pub length_mm: Option<i64>,
+    #[serde(default)]
+    pub width_mm: Option<i64>,
+    #[serde(default)]
+    pub height_mm: Option<i64>,
+    #[serde(default)]
+    pub low_stock_level: Option<i64>,
+    /// Barcodes to add.
+    #[serde(default)]
+    pub add_barcodes: Vec<Barcode>,
+}
+
+pub async fn sku_exists(tx: &mut TenantTx, id: &str) -> Result<bool, ApiError> {
+    let (tid, conn) = tx.split();
+    let r: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM skus WHERE tenant_id = $1 AND id = $2")
+            .bind(tid)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(r.is_some())
+}
+
+pub async fn edit_sku(tx: &mut TenantTx, id: &str, e: &SkuEdit) -> Result<Sku, ApiError> {
+    if e.name
+        .as_ref()
+        .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 200)
+    {
+        return Err(ApiError::Validation("name must be 1–200 characters".into()));
+    }
+    for (field, v) in [
+        ("shelf_life_days", e.shelf_life_days),
+        ("weight_g", e.weight_g),
+        ("length_mm", e.length_mm),
+        ("width_mm", e.width_mm),
+        ("height_mm", e.height_mm),
+        ("low_stock_level", e.low_stock_level),
+    ] {
+        if v.is_some_and(|v| v < 0) {
+            return Err(ApiError::Validation(format!(
+                "{field} must not be negative"
+            )));
+        }
+    }
+    for b in &e.add_barcodes {
+        validate_barcode(b)?;
+    }
+    let (tid, conn) = tx.split();
+    let n = sqlx::query(
+        "UPDATE skus SET name = COALESCE($1, name), shelf_life_days = COALESCE($2, shelf_life_days), weight_g = COALESCE($3, weight_g), \
+         length_mm = COALESCE($4, length_mm), width_mm = COALESCE($5, width_mm), height_mm = COALESCE($6, height_mm), \
+         low_stock_level = COALESCE($7, low_stock_level), version = version + 1, updated_at = $8 \
+         WHERE tenant_id = $9 AND id = $10 AND version = $11",
+    )
+    .bind(e.name.as_deref().map(str::trim))
+    .bind(e.shelf_life_days)
+    .bind(e.weight_g)
+    .bind(e.length_mm)
+    .bind(e.width_mm)
+    .bind(e.height_mm)
+    .bind(e.low_stock_level)
+    .bind(now_ms())
+    .bind(tid)
+    .bind(id)
+    .bind(e.version)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(super::state(
+            "version_conflict",
+            "the SKU changed meanwhile; reload and retry",
+        ));
+    }
+    for b in &e.add_barcodes {
+        let taken: Option<(String,)> =
+            sqlx::query_as("SELECT sku_id FROM sku_barcodes WHERE tenant_id = $1 AND barcode = $2")
+                .bind(tid)
+                .bind(&b.code)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if taken.is_some() {
+            return Err(ApiError::Conflict(format!(
+                "barcode {} already belongs to a SKU",
+                b.code
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO sku_barcodes (tenant_id, barcode, kind, sku_id) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tid)
+        .bind(&b.code)
+        .bind(b.kind.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sku_by_id(tx, id).await
+}

@@ -3,6 +3,7 @@
 //! loads what a rule needs inside the tenant transaction and writes its result there.
 
 pub mod control;
+pub mod inbound;
 pub mod master;
 pub mod orders;
 pub mod returns;

@@ -772,24 +772,52 @@ pub struct PickLine {
     pub lot: Option<String>,
     pub expiry: Option<String>,
     pub quantity: i64,
+    pub order_id: String,
+    /// The order's external id (what is written on the tote).
+    pub order: String,
 }
 
-/// What to pick for an order, in walking order.
-pub async fn pick_list(tx: &mut TenantTx, id: &str) -> Result<Vec<PickLine>, ApiError> {
-    let (tid, conn) = tx.split();
-    let rows: Vec<(String, i64, String, String, Option<String>, Option<String>, i64)> = sqlx::query_as(
-        "SELECT l.code, l.walk_order, s.seller_sku, s.name, bt.lot, bt.expiry, CAST(SUM(a.quantity) AS BIGINT) FROM order_allocations a \
+/// What to pick for one or several orders, in walking order (a batch pick walks the warehouse
+/// once; each line says which order it is for).
+pub async fn pick_list(tx: &mut TenantTx, ids: &[String]) -> Result<Vec<PickLine>, ApiError> {
+    if ids.is_empty() || ids.len() > 200 {
+        return Err(ApiError::Validation(
+            "a pick list covers 1–200 orders".into(),
+        ));
+    }
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT l.code, l.walk_order, s.seller_sku, s.name, bt.lot, bt.expiry, CAST(SUM(a.quantity) AS BIGINT), o.id, o.external_id FROM order_allocations a \
+         JOIN orders o ON o.tenant_id = a.tenant_id AND o.id = a.order_id \
          JOIN order_lines ol ON ol.tenant_id = a.tenant_id AND ol.order_id = a.order_id AND ol.line_no = a.line_no \
          JOIN skus s ON s.tenant_id = ol.tenant_id AND s.id = ol.sku_id \
          JOIN locations l ON l.tenant_id = a.tenant_id AND l.id = a.location_id \
          LEFT JOIN batches bt ON bt.tenant_id = a.tenant_id AND bt.id = a.batch_key \
-         WHERE a.tenant_id = $1 AND a.order_id = $2 AND a.state = 'reserved' \
-         GROUP BY l.code, l.walk_order, s.seller_sku, s.name, bt.lot, bt.expiry ORDER BY l.walk_order, l.code, s.seller_sku",
-    )
-    .bind(tid)
-    .bind(id)
-    .fetch_all(conn)
-    .await?;
+         WHERE a.tenant_id = $1 AND a.order_id IN ({}) AND a.state = 'reserved' \
+         GROUP BY l.code, l.walk_order, s.seller_sku, s.name, bt.lot, bt.expiry, o.id, o.external_id \
+         ORDER BY l.walk_order, l.code, s.seller_sku, o.external_id",
+        placeholders.join(", ")
+    );
+    let (tid, conn) = tx.split();
+    let mut q = sqlx::query_as::<
+        _,
+        (
+            String,
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            String,
+            String,
+        ),
+    >(&sql)
+    .bind(tid);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(conn).await?;
     Ok(rows
         .into_iter()
         .map(|r| PickLine {
@@ -800,6 +828,8 @@ pub async fn pick_list(tx: &mut TenantTx, id: &str) -> Result<Vec<PickLine>, Api
             lot: r.4,
             expiry: r.5,
             quantity: r.6,
+            order_id: r.7,
+            order: r.8,
         })
         .collect())
 }
@@ -1197,4 +1227,129 @@ pub async fn cancel(
     drop_allocations(tx, id, "'reserved', 'picked'").await?;
     set_status(tx, &o, next).await?;
     Ok(next)
+}
+
+/// Changes to an order that has not started picking. `version` is the version the editor saw:
+/// a concurrent change makes the edit fail (`version_conflict`) instead of overwriting it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderEdit {
+    pub version: i64,
+    #[serde(default)]
+    pub ship_by: Option<String>,
+    #[serde(default)]
+    pub deliver_by: Option<String>,
+    #[serde(default)]
+    pub recipient: Option<Recipient>,
+    /// Replaces all lines; only while the order is `received` (nothing reserved yet).
+    #[serde(default)]
+    pub lines: Option<Vec<NewOrderLine>>,
+}
+
+pub async fn edit(
+    tx: &mut TenantTx,
+    backend: Backend,
+    keys: &TenantKeys,
+    id: &str,
+    mut e: OrderEdit,
+) -> Result<(), ApiError> {
+    let o = load(tx, backend, id, true)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    if !matches!(
+        o.status,
+        OrderState::Received | OrderState::Allocated | OrderState::Backordered
+    ) {
+        return Err(state(
+            "order_locked",
+            format!(
+                "order {} is {}: orders cannot be edited once picking has started",
+                o.external_id, o.status
+            ),
+        ));
+    }
+    if e.version != o.version {
+        return Err(state(
+            "version_conflict",
+            format!(
+                "the order changed meanwhile (version {} now, you edited {}); reload and retry",
+                o.version, e.version
+            ),
+        ));
+    }
+    for d in [&e.ship_by, &e.deliver_by].into_iter().flatten() {
+        parse_date("ship_by/deliver_by", d)?;
+    }
+    let mut new_lines = Vec::new();
+    if let Some(lines) = &e.lines {
+        if o.status != OrderState::Received {
+            return Err(state(
+                "order_locked",
+                "lines can only change before allocation; cancel and re-create the order instead",
+            ));
+        }
+        if lines.is_empty() || lines.len() > 500 {
+            return Err(ApiError::Validation("an order needs 1–500 lines".into()));
+        }
+        for l in lines {
+            if !(1..=100_000).contains(&l.quantity) {
+                return Err(rule(
+                    "invalid_quantity",
+                    format!("quantity of {} must be 1–100000, got {}", l.sku, l.quantity),
+                ));
+            }
+            new_lines.push((
+                master::sku_by_code(tx, &l.sku).await?.id,
+                l.quantity,
+                l.marketplace_item_id.clone(),
+            ));
+        }
+    }
+    let sealed = match &mut e.recipient {
+        Some(r) => {
+            r.validate()?;
+            let json = serde_json::to_vec(r).map_err(ApiError::internal)?;
+            Some((
+                keys.data
+                    .seal(&recipient_aad(tx.tenant(), id), &json)
+                    .map_err(ApiError::internal)?,
+                serde_json::to_string(&r.masked()).map_err(ApiError::internal)?,
+            ))
+        }
+        None => None,
+    };
+    let (tid, conn) = tx.split();
+    sqlx::query(
+        "UPDATE orders SET ship_by = COALESCE($1, ship_by), deliver_by = COALESCE($2, deliver_by), \
+         recipient_sealed = COALESCE($3, recipient_sealed), recipient_masked = COALESCE($4, recipient_masked), \
+         version = version + 1, updated_at = $5 WHERE tenant_id = $6 AND id = $7",
+    )
+    .bind(&e.ship_by)
+    .bind(&e.deliver_by)
+    .bind(sealed.as_ref().map(|s| s.0.clone()))
+    .bind(sealed.as_ref().map(|s| s.1.clone()))
+    .bind(now_ms())
+    .bind(tid)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if !new_lines.is_empty() {
+        sqlx::query("DELETE FROM order_lines WHERE tenant_id = $1 AND order_id = $2")
+            .bind(tid)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        for (i, (sku_id, qty, item)) in new_lines.iter().enumerate() {
+            sqlx::query("INSERT INTO order_lines (tenant_id, order_id, line_no, sku_id, quantity, marketplace_item_id) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(tid)
+                .bind(id)
+                .bind(i as i64 + 1)
+                .bind(sku_id)
+                .bind(qty)
+                .bind(item)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
 }

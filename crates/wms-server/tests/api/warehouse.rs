@@ -17,6 +17,8 @@ both_backends!(
     adjustments_over_threshold_need_a_second_supervisor,
     cycle_count_posts_the_variance_on_approval,
     sku_csv_import_reports_every_bad_row,
+    edits_are_versioned_and_locked_once_picking_starts,
+    receiving_against_an_inbound_shipment,
 );
 
 struct Setup {
@@ -879,4 +881,186 @@ async fn sku_csv_import_reports_every_bad_row(b: Backend) {
     );
     let bad = send("seller_sku,colour\nX,red\n").await.expect("import");
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn edits_are_versioned_and_locked_once_picking_starts(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 10, None).await;
+    receive(&x, "TOWEL-1", "A-01-01-02", 10, None).await;
+    let a = create_order(&x, "E-1", json!([{"sku": "TEA-1", "quantity": 1}])).await;
+    let b2 = create_order(
+        &x,
+        "E-2",
+        json!([{"sku": "TOWEL-1", "quantity": 2}, {"sku": "TEA-1", "quantity": 1}]),
+    )
+    .await;
+    let v =
+        x.s.get(&format!("/api/v1/orders/{a}"), &x.sup.access)
+            .await
+            .body["version"]
+            .as_i64()
+            .expect("version");
+    let ok = x.s.call(Method::PATCH, &format!("/api/v1/orders/{a}"), Some(&x.sup.access), Some(json!({"version": v, "lines": [{"sku": "TEA-1", "quantity": 3}], "ship_by": date_in(2)}))).await;
+    assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
+    assert_eq!(ok.body["lines"][0]["quantity"], 3);
+    // The same stale version again: refused, nothing overwritten.
+    x.s.call(
+        Method::PATCH,
+        &format!("/api/v1/orders/{a}"),
+        Some(&x.sup.access),
+        Some(json!({"version": v, "ship_by": date_in(5)})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "version_conflict");
+    for id in [&a, &b2] {
+        x.s.post(
+            &format!("/api/v1/orders/{id}/allocate"),
+            Some(&x.sup.access),
+            json!({}),
+        )
+        .await;
+    }
+    // A batch pick list walks the bins once, in walk order, naming the order of each line.
+    let pl =
+        x.s.get(
+            &format!("/api/v1/pick-lists?orders={a},{b2}"),
+            &x.packer.access,
+        )
+        .await;
+    let rows = pl.body.as_array().expect("pick list");
+    assert_eq!(rows.len(), 3, "{pl:?}");
+    assert_eq!(rows[0]["location"], "A-01-01-02");
+    assert!(
+        rows.iter()
+            .any(|r| r["order"] == "E-1" && r["quantity"] == 3)
+    );
+    x.s.get("/api/v1/pick-lists?orders=nope", &x.packer.access)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    x.s.post(
+        &format!("/api/v1/orders/{a}/pick"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await;
+    let v =
+        x.s.get(&format!("/api/v1/orders/{a}"), &x.sup.access)
+            .await
+            .body["version"]
+            .as_i64()
+            .expect("version");
+    x.s.call(
+        Method::PATCH,
+        &format!("/api/v1/orders/{a}"),
+        Some(&x.sup.access),
+        Some(json!({"version": v, "ship_by": date_in(5)})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "order_locked");
+
+    let skus = x.s.get("/api/v1/skus", &x.sup.access).await;
+    let tea = skus
+        .body
+        .as_array()
+        .expect("skus")
+        .iter()
+        .find(|s| s["seller_sku"] == "TEA-1")
+        .cloned()
+        .expect("tea");
+    let (sid, sv) = (
+        tea["id"].as_str().expect("id").to_owned(),
+        tea["version"].as_i64().expect("version"),
+    );
+    let e = x.s.call(Method::PATCH, &format!("/api/v1/skus/{sid}"), Some(&x.sup.access), Some(json!({"version": sv, "name": "煎茶", "add_barcodes": [{"code": "036000291452", "kind": "upc"}]}))).await;
+    assert_eq!(
+        (e.status, e.body["name"].as_str()),
+        (StatusCode::OK, Some("煎茶")),
+        "{e:?}"
+    );
+    x.s.call(
+        Method::PATCH,
+        &format!("/api/v1/skus/{sid}"),
+        Some(&x.sup.access),
+        Some(json!({"version": sv, "name": "stale"})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "version_conflict");
+    // The new UPC scans as the SKU.
+    let c = create_order(&x, "E-3", json!([{"sku": "TEA-1", "quantity": 1}])).await;
+    x.s.post(
+        &format!("/api/v1/orders/{c}/allocate"),
+        Some(&x.sup.access),
+        json!({}),
+    )
+    .await;
+    x.s.post(
+        &format!("/api/v1/orders/{c}/pick"),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await;
+    let p =
+        x.s.post(
+            &format!("/api/v1/orders/{c}/pack"),
+            Some(&x.packer.access),
+            json!({"barcode": "036000291452"}),
+        )
+        .await;
+    assert_eq!(p.body["order_complete"], true, "{p:?}");
+}
+
+async fn receiving_against_an_inbound_shipment(b: Backend) {
+    let x = setup(b).await;
+    let asn = x.s.post("/api/v1/inbound", Some(&x.sup.access), json!({"reference": "ASN-001", "expected_on": date_in(1), "lines": [{"sku": "TEA-1", "quantity": 10}, {"sku": "CHOC-1", "quantity": 4}]})).await;
+    assert_eq!(asn.status, StatusCode::CREATED, "{asn:?}");
+    let id = asn.body["id"].as_str().expect("id").to_owned();
+    x.s.post(
+        "/api/v1/inbound",
+        Some(&x.sup.access),
+        json!({"reference": "ASN-001", "lines": [{"sku": "TEA-1", "quantity": 1}]}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "conflict");
+    let rcv = |sku: &str, qty: i64, extra: Value| {
+        let mut body =
+            json!({"sku": sku, "location": "RCV-01-01", "quantity": qty, "inbound_id": id});
+        if let (Some(o), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        x.s.post("/api/v1/stock/receive", Some(&x.sup.access), body)
+    };
+    assert_eq!(
+        rcv("TEA-1", 6, json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    rcv("TEA-1", 5, json!({}))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "over_receipt");
+    rcv("TOWEL-1", 1, json!({}))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "not_on_inbound");
+    assert_eq!(
+        rcv("TEA-1", 4, json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        rcv("CHOC-1", 4, json!({"lot": "L-1", "expiry": date_in(100)}))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let v =
+        x.s.get(&format!("/api/v1/inbound/{id}"), &x.sup.access)
+            .await;
+    assert_eq!(v.body["status"], "received", "{v:?}");
+    rcv("TEA-1", 1, json!({}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "inbound_closed");
+    assert_eq!(total(&stock_of(&x, "TEA-1").await, "on_hand"), 10);
+    // Putaway from the dock into a bin.
+    let p = x.s.post("/api/v1/stock/move", Some(&x.sup.access), json!({"sku": "TEA-1", "from": "RCV-01-01", "to": "A-01-01-01", "quantity": 10, "putaway": true})).await;
+    assert_eq!(p.status, StatusCode::NO_CONTENT, "{p:?}");
+    let rows = stock_of(&x, "TEA-1").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["location"], "A-01-01-01");
 }
