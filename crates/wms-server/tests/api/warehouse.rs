@@ -226,14 +226,31 @@ async fn order_flow_from_receipt_to_dispatch(b: Backend) {
     let ship_time = (time::OffsetDateTime::now_utc() - time::Duration::minutes(20))
         .format(&time::format_description::well_known::Rfc3339)
         .expect("time");
+    let key = [("idempotency-key", "dispatch-M-1001")];
+    let body = json!({"ship_time": ship_time});
+    let url = format!("/api/v1/orders/{id}/dispatch");
     let d =
-        x.s.post(
-            &format!("/api/v1/orders/{id}/dispatch"),
+        x.s.call_with(
+            Method::POST,
+            &url,
             Some(&x.packer.access),
-            json!({"ship_time": ship_time}),
+            Some(body.clone()),
+            &key,
         )
         .await;
     assert_eq!(d.body["status"], "dispatched", "{d:?}");
+    // A retried dispatch (lost response) with the same key is answered from the first, changing nothing.
+    let again =
+        x.s.call_with(Method::POST, &url, Some(&x.packer.access), Some(body), &key)
+            .await;
+    assert_eq!((again.status, &again.body), (StatusCode::OK, &d.body));
+    assert_eq!(
+        again
+            .headers
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
     x.s.post(
         &format!("/api/v1/orders/{id}/dispatch"),
         Some(&x.packer.access),
