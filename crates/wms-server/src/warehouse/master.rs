@@ -533,20 +533,14 @@ fn validate_sku(n: &NewSku) -> Result<(), ApiError> {
     if n.name.trim().is_empty() || n.name.chars().count() > 200 {
         return Err(ApiError::Validation("name must be 1–200 characters".into()));
     }
-    for (field, v) in [
-        ("shelf_life_days", n.shelf_life_days),
-        ("weight_g", n.weight_g),
-        ("length_mm", n.length_mm),
-        ("width_mm", n.width_mm),
-        ("height_mm", n.height_mm),
-        ("low_stock_level", n.low_stock_level),
-    ] {
-        if v.is_some_and(|v| v < 0) {
-            return Err(ApiError::Validation(format!(
-                "{field} must not be negative"
-            )));
-        }
-    }
+    check_measures([
+        n.shelf_life_days,
+        n.weight_g,
+        n.length_mm,
+        n.width_mm,
+        n.height_mm,
+        n.low_stock_level,
+    ])?;
     for b in &n.barcodes {
         validate_barcode(b)?;
     }
@@ -816,20 +810,14 @@ pub async fn edit_sku(tx: &mut TenantTx, id: &str, e: &SkuEdit) -> Result<Sku, A
     {
         return Err(ApiError::Validation("name must be 1–200 characters".into()));
     }
-    for (field, v) in [
-        ("shelf_life_days", e.shelf_life_days),
-        ("weight_g", e.weight_g),
-        ("length_mm", e.length_mm),
-        ("width_mm", e.width_mm),
-        ("height_mm", e.height_mm),
-        ("low_stock_level", e.low_stock_level),
-    ] {
-        if v.is_some_and(|v| v < 0) {
-            return Err(ApiError::Validation(format!(
-                "{field} must not be negative"
-            )));
-        }
-    }
+    check_measures([
+        e.shelf_life_days,
+        e.weight_g,
+        e.length_mm,
+        e.width_mm,
+        e.height_mm,
+        e.low_stock_level,
+    ])?;
     for b in &e.add_barcodes {
         validate_barcode(b)?;
     }
@@ -884,4 +872,26 @@ pub async fn edit_sku(tx: &mut TenantTx, id: &str, e: &SkuEdit) -> Result<Sku, A
         .await?;
     }
     sku_by_id(tx, id).await
+}
+
+/// Shelf life, weight, dimensions and low-stock level, in that order: none may be negative.
+fn check_measures(values: [Option<i64>; 6]) -> Result<(), ApiError> {
+    const FIELDS: [&str; 6] = [
+        "shelf_life_days",
+        "weight_g",
+        "length_mm",
+        "width_mm",
+        "height_mm",
+        "low_stock_level",
+    ];
+    match FIELDS
+        .iter()
+        .zip(values)
+        .find(|(_, v)| v.is_some_and(|v| v < 0))
+    {
+        Some((field, _)) => Err(ApiError::Validation(format!(
+            "{field} must not be negative"
+        ))),
+        None => Ok(()),
+    }
 }

@@ -382,25 +382,12 @@ pub async fn create_manual(
             "external_id must be 1–64 characters".into(),
         ));
     }
-    if n.lines.is_empty() || n.lines.len() > 500 {
-        return Err(ApiError::Validation("an order needs 1–500 lines".into()));
-    }
     for d in [&n.ship_by, &n.deliver_by].into_iter().flatten() {
         parse_date("ship_by/deliver_by", d)?;
     }
     n.recipient.validate()?;
     let wh = master::resolve_warehouse(tx, n.warehouse.as_deref()).await?;
-    let mut lines = Vec::with_capacity(n.lines.len());
-    for l in &n.lines {
-        if !(1..=100_000).contains(&l.quantity) {
-            return Err(rule(
-                "invalid_quantity",
-                format!("quantity of {} must be 1–100000, got {}", l.sku, l.quantity),
-            ));
-        }
-        let sku = master::sku_by_code(tx, &l.sku).await?;
-        lines.push((sku.id, l.quantity, l.marketplace_item_id.clone()));
-    }
+    let lines = resolve_lines(tx, &n.lines).await?;
     let id = Uuid::now_v7().to_string();
     let sealed = keys
         .data
@@ -431,17 +418,7 @@ pub async fn create_manual(
         DbError::Conflict(_) => ApiError::Conflict(format!("an order with external id `{}` already exists", n.external_id)),
         other => other.into(),
     })?;
-    for (i, (sku_id, qty, item)) in lines.iter().enumerate() {
-        sqlx::query("INSERT INTO order_lines (tenant_id, order_id, line_no, sku_id, quantity, marketplace_item_id) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(tid)
-            .bind(&id)
-            .bind(i as i64 + 1)
-            .bind(sku_id)
-            .bind(qty)
-            .bind(item)
-            .execute(&mut *conn)
-            .await?;
-    }
+    insert_lines(tx, &id, &lines).await?;
     Ok(id)
 }
 
@@ -1288,22 +1265,7 @@ pub async fn edit(
                 "lines can only change before allocation; cancel and re-create the order instead",
             ));
         }
-        if lines.is_empty() || lines.len() > 500 {
-            return Err(ApiError::Validation("an order needs 1–500 lines".into()));
-        }
-        for l in lines {
-            if !(1..=100_000).contains(&l.quantity) {
-                return Err(rule(
-                    "invalid_quantity",
-                    format!("quantity of {} must be 1–100000, got {}", l.sku, l.quantity),
-                ));
-            }
-            new_lines.push((
-                master::sku_by_code(tx, &l.sku).await?.id,
-                l.quantity,
-                l.marketplace_item_id.clone(),
-            ));
-        }
+        new_lines = resolve_lines(tx, lines).await?;
     }
     let sealed = match &mut e.recipient {
         Some(r) => {
@@ -1339,17 +1301,54 @@ pub async fn edit(
             .bind(id)
             .execute(&mut *conn)
             .await?;
-        for (i, (sku_id, qty, item)) in new_lines.iter().enumerate() {
-            sqlx::query("INSERT INTO order_lines (tenant_id, order_id, line_no, sku_id, quantity, marketplace_item_id) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(tid)
-                .bind(id)
-                .bind(i as i64 + 1)
-                .bind(sku_id)
-                .bind(qty)
-                .bind(item)
-                .execute(&mut *conn)
-                .await?;
+        insert_lines(tx, id, &new_lines).await?;
+    }
+    Ok(())
+}
+
+type ResolvedLine = (String, i64, Option<String>);
+
+/// Validate order lines and resolve their SKUs (unknown SKUs are `unknown_sku`).
+async fn resolve_lines(
+    tx: &mut TenantTx,
+    lines: &[NewOrderLine],
+) -> Result<Vec<ResolvedLine>, ApiError> {
+    if lines.is_empty() || lines.len() > 500 {
+        return Err(ApiError::Validation("an order needs 1–500 lines".into()));
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    for l in lines {
+        if !(1..=100_000).contains(&l.quantity) {
+            return Err(rule(
+                "invalid_quantity",
+                format!("quantity of {} must be 1–100000, got {}", l.sku, l.quantity),
+            ));
         }
+        out.push((
+            master::sku_by_code(tx, &l.sku).await?.id,
+            l.quantity,
+            l.marketplace_item_id.clone(),
+        ));
+    }
+    Ok(out)
+}
+
+async fn insert_lines(
+    tx: &mut TenantTx,
+    order_id: &str,
+    lines: &[ResolvedLine],
+) -> Result<(), ApiError> {
+    let (tid, conn) = tx.split();
+    for (i, (sku_id, qty, item)) in lines.iter().enumerate() {
+        sqlx::query("INSERT INTO order_lines (tenant_id, order_id, line_no, sku_id, quantity, marketplace_item_id) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(tid)
+            .bind(order_id)
+            .bind(i as i64 + 1)
+            .bind(sku_id)
+            .bind(qty)
+            .bind(item)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
