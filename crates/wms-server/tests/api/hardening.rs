@@ -74,12 +74,6 @@ async fn malformed_requests_are_clear_4xx_problems(b: Backend) {
             StatusCode::BAD_REQUEST,
             "bad_request",
         ),
-        (
-            vec![b' '; 2 * 1024 * 1024],
-            "application/json",
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-        ),
     ];
     for (body, ct, status, code) in cases {
         let (got, got_ct, problem) = send(body, ct).await;
@@ -90,6 +84,20 @@ async fn malformed_requests_are_clear_4xx_problems(b: Backend) {
         );
         assert_eq!(got_ct, "application/problem+json");
     }
+    // An oversized body (just over the limit, so that the whole body is on the wire before the
+    // server answers): 413. The server closes that connection, so it gets a client of its own.
+    let tls = wms_server::tls::load_or_generate(&s.settings).expect("tls");
+    let big = crate::harness::client_for(&tls, None)
+        .post(s.url("/api/v1/users"))
+        .bearer_auth(&tok.access)
+        .header("content-type", "application/json")
+        .body(vec![b' '; s.settings.max_body_bytes + 100])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let problem: serde_json::Value = big.json().await.unwrap_or_default();
+    assert_eq!(problem["code"], "payload_too_large");
     let n = s
         .sql_in_tenant(t, "SELECT COUNT(*) FROM users WHERE tenant_id = $1")
         .await;
