@@ -73,9 +73,12 @@ async fn main() -> anyhow::Result<()> {
     let budget = Duration::from_secs(args.max_seconds);
 
     let dir = tempfile::tempdir().context("temporary data directory")?;
-    let mut settings = Settings::default();
-    settings.data_dir = dir.path().to_path_buf();
-    settings.auth_rate_per_minute = 10_000_000;
+    // Production defaults (Argon2 included), except the per-IP limit on authentication requests.
+    let mut settings = Settings {
+        data_dir: dir.path().to_path_buf(),
+        auth_rate_per_minute: 10_000_000,
+        ..Settings::default()
+    };
     let pg = match args.backend {
         Backend::Sqlite => None,
         Backend::Postgres => {
@@ -95,13 +98,18 @@ async fn main() -> anyhow::Result<()> {
         cores()
     );
 
-    let server = Server::start(settings).await?;
+    let (server, running) = Server::start(settings).await?;
     let result = run(&server, &args, budget).await;
-    server.stop().await;
-    if let Some(db) = pg {
-        if let Err(e) = db.drop_database().await {
-            eprintln!("warning: could not drop the benchmark database: {e:#}");
-        }
+    // Drop the client (and its idle keep-alive connections) so that shutdown drains at once.
+    let Server { state, .. } = server;
+    if let Err(e) = running.shutdown(Duration::from_secs(5)).await {
+        eprintln!("warning: server shutdown: {e:#}");
+    }
+    state.db.close().await;
+    if let Some(db) = pg
+        && let Err(e) = db.drop_database().await
+    {
+        eprintln!("warning: could not drop the benchmark database: {e:#}");
     }
     let report = result?;
     println!();
@@ -111,10 +119,15 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(server: &Server, args: &Args, budget: Duration) -> anyhow::Result<Report> {
     let db_version = server.db_version().await?;
-    let tenant =
-        wms_server::accounts::create_tenant(&server.state.db, &server.state.keys, TENANT, false, "loadgen")
-            .await
-            .context("create tenant")?;
+    let tenant = wms_server::accounts::create_tenant(
+        &server.state.db,
+        &server.state.keys,
+        TENANT,
+        false,
+        "loadgen",
+    )
+    .await
+    .context("create tenant")?;
     wms_server::accounts::create_user(
         &server.state.db,
         &server.state.keys,
@@ -154,8 +167,18 @@ async fn run(server: &Server, args: &Args, budget: Duration) -> anyhow::Result<R
             async move { s.me(&token).await }
         }
     };
-    // Warm-up: one connection per client, not measured.
-    run_phase(args.concurrency * 10, args.concurrency, budget, me.clone()).await;
+    // Warm-up (not measured): open one connection per client.
+    let warm_budget = budget.min(Duration::from_secs(15));
+    let warm = run_phase(
+        args.concurrency * 10,
+        args.concurrency,
+        warm_budget,
+        me.clone(),
+    )
+    .await;
+    if warm.errors > 0 || warm.aborted {
+        warm.print("warm-up GET /me (not in the table)");
+    }
     eprintln!("GET {ME} x {} (C={})…", args.requests, args.concurrency);
     let gets = run_phase(args.requests, args.concurrency, budget, me).await;
     gets.print("GET /me");
@@ -176,31 +199,23 @@ struct Server {
     base: Arc<str>,
     http: reqwest::Client,
     state: wms_server::AppState,
-    running: Arc<tokio::sync::Mutex<Option<Running>>>,
 }
 
 impl Server {
-    async fn start(settings: Settings) -> anyhow::Result<Self> {
+    async fn start(settings: Settings) -> anyhow::Result<(Self, Running)> {
         let tls = wms_server::tls::load_or_generate(&settings).context("TLS material")?;
-        let state = wms_server::build_state(settings).await.context("server state")?;
+        let state = wms_server::build_state(settings)
+            .await
+            .context("server state")?;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").context("bind loopback")?;
         let running = wms_server::launch(state.clone(), listener, &tls).await?;
         let base = format!("https://127.0.0.1:{}", running.addr.port());
-        Ok(Self {
+        let server = Self {
             base: base.into(),
             http: client_for(&tls)?,
             state,
-            running: Arc::new(tokio::sync::Mutex::new(Some(running))),
-        })
-    }
-
-    async fn stop(&self) {
-        if let Some(r) = self.running.lock().await.take() {
-            if let Err(e) = r.shutdown(Duration::from_secs(5)).await {
-                eprintln!("warning: server shutdown: {e:#}");
-            }
-        }
-        self.state.db.close().await;
+        };
+        Ok((server, running))
     }
 
     async fn db_version(&self) -> anyhow::Result<String> {
@@ -306,12 +321,22 @@ impl FreshPg {
         })
     }
 
+    /// Drop the database; retried briefly, as the server's closed connections may linger a moment
+    /// (the owner role may not terminate the application role's sessions, so no `WITH (FORCE)`).
     async fn drop_database(self) -> anyhow::Result<()> {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&self.owner_maintenance_url).await?;
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        sqlx::Executor::execute(&mut conn, sql.as_str()).await?;
+        let sql = format!("DROP DATABASE IF EXISTS {}", self.name);
+        let mut attempt = 0;
+        let result = loop {
+            attempt += 1;
+            match sqlx::Executor::execute(&mut conn, sql.as_str()).await {
+                Err(_) if attempt < 20 => tokio::time::sleep(Duration::from_millis(250)).await,
+                other => break other,
+            }
+        };
         conn.close().await.ok();
+        result.with_context(|| format!("drop database {}", self.name))?;
         Ok(())
     }
 }
@@ -361,7 +386,11 @@ impl Phase {
             self.per_sec(),
             self.pct_ms(0.50),
             self.pct_ms(0.99),
-            if self.aborted { " — ABORTED at the time limit" } else { "" }
+            if self.aborted {
+                " — ABORTED at the time limit"
+            } else {
+                ""
+            }
         );
         if let Some(e) = &self.first_error {
             eprintln!("  first error: {e}");
@@ -374,7 +403,11 @@ impl Phase {
             notes.push(format!("{} errors", self.errors));
         }
         if self.aborted {
-            notes.push(format!("stopped at time limit after {} of {}", self.done(), self.planned));
+            notes.push(format!(
+                "stopped at time limit after {} of {}",
+                self.done(),
+                self.planned
+            ));
         }
         notes.join("; ")
     }
@@ -439,7 +472,9 @@ where
             }
             Err(e) => {
                 phase.errors += 1;
-                phase.first_error.get_or_insert_with(|| format!("worker failed: {e}"));
+                phase
+                    .first_error
+                    .get_or_insert_with(|| format!("worker failed: {e}"));
             }
         }
     }
@@ -460,7 +495,11 @@ struct Report {
 impl Report {
     fn markdown(&self, args: &Args, a: Argon2Settings) -> String {
         let c = args.concurrency;
-        let max_ms = |p: &Phase| p.latencies.last().map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
+        let max_ms = |p: &Phase| {
+            p.latencies
+                .last()
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+        };
         let mut out = String::new();
         out.push_str(&format!(
             "**{}** ({}) · {} logical CPU{} ({}) · {} {} · Argon2id m={} KiB, t={}, p={} · \
@@ -477,12 +516,18 @@ impl Report {
             a.parallelism,
             self.http_version,
         ));
-        out.push_str("| Measurement | n | Throughput | p50 ms | p90 ms | p99 ms | max ms | Notes |\n");
+        out.push_str(
+            "| Measurement | n | Throughput | p50 ms | p90 ms | p99 ms | max ms | Notes |\n",
+        );
         out.push_str("|---|---:|---:|---:|---:|---:|---:|---|\n");
         let rows = [
-            ("Login, sequential", &self.seq, "logins/s"),
-            (&*format!("Login, concurrency {c}"), &self.conc, "logins/s"),
-            (&*format!("`GET /api/v1/me`, concurrency {c}"), &self.gets, "req/s"),
+            ("Login, sequential".to_owned(), &self.seq, "logins/s"),
+            (format!("Login, concurrency {c}"), &self.conc, "logins/s"),
+            (
+                format!("`GET /api/v1/me`, concurrency {c}"),
+                &self.gets,
+                "req/s",
+            ),
         ];
         for (name, p, unit) in rows {
             out.push_str(&format!(

@@ -62,6 +62,9 @@ impl Backend {
     }
 }
 
+/// The database. Its own methods take a pooled connection: never call them while holding a
+/// [`TenantTx`] (a request holding one connection and waiting for a second can deadlock the pool
+/// under load); query through the transaction instead.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
@@ -186,15 +189,6 @@ impl Db {
         row.map(TenantRecord::try_from).transpose()
     }
 
-    pub async fn tenant_by_id(&self, id: TenantId) -> Result<Option<TenantRecord>, DbError> {
-        let row: Option<(String, String, i64)> =
-            sqlx::query_as("SELECT id, name, demo FROM tenants WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(TenantRecord::try_from).transpose()
-    }
-
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, DbError> {
         let rows: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT id, name, demo FROM tenants ORDER BY name")
@@ -257,6 +251,16 @@ impl TenantTx {
     #[must_use]
     pub fn tid(&self) -> &str {
         &self.tenant_s
+    }
+
+    /// The tenant's name, read in this transaction.
+    pub async fn tenant_name(&mut self) -> Result<String, DbError> {
+        let (tid, conn) = self.split();
+        let (name,): (String,) = sqlx::query_as("SELECT name FROM tenants WHERE id = $1")
+            .bind(tid)
+            .fetch_one(conn)
+            .await?;
+        Ok(name)
     }
 
     /// The connection, for queries. Every query must still filter by `tenant_id = tx.tid()`:

@@ -67,21 +67,15 @@ pub async fn logout(mut auth: Authorized<req::Account>) -> Result<StatusCode, Ap
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = Problem)))]
-pub async fn me(
-    State(state): State<AppState>,
-    mut auth: Authorized<req::Account>,
-) -> Result<axum::Json<MeResponse>, ApiError> {
+pub async fn me(mut auth: Authorized<req::Account>) -> Result<axum::Json<MeResponse>, ApiError> {
     let user = accounts::find_by_id(&mut auth.tx, auth.ctx.user)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::InvalidToken)?;
     let email = service::own_email(&auth, &user)?;
-    let tenant = state
-        .db
-        .tenant_by_id(auth.ctx.tenant)
-        .await?
-        .map(|t| t.name)
-        .unwrap_or_default();
+    // Read inside this request's transaction: taking a second pool connection while holding one
+    // can deadlock the pool under load (every holder waiting for a free connection).
+    let tenant = auth.tx.tenant_name().await?;
     Ok(axum::Json(MeResponse {
         user_id: user.id,
         email,

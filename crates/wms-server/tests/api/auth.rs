@@ -467,3 +467,30 @@ async fn step_up_is_required_for_role_changes(b: Backend) {
     assert_eq!(actions.iter().filter(|a| *a == "role_changed").count(), 2);
     assert!(actions.contains(&"pii_read".to_owned()));
 }
+
+both_backends!(more_concurrent_requests_than_pooled_connections_all_complete);
+
+/// Regression: a handler that took a second pool connection while holding its transaction
+/// deadlocked the SQLite pool (8 connections) at 8 concurrent requests.
+async fn more_concurrent_requests_than_pooled_connections_all_complete(b: Backend) {
+    let s = std::sync::Arc::new(TestServer::start(b).await);
+    let t = s.tenant("acme").await;
+    let u = s.user(t, "p@acme.example", Role::Packer).await;
+    let tok = s.login("acme", &u).await;
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..48 {
+        let (s, access) = (s.clone(), tok.access.clone());
+        tasks.push(tokio::spawn(async move {
+            s.get("/api/v1/me", &access).await.status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("join"), StatusCode::OK);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
