@@ -19,6 +19,7 @@ both_backends!(
     sku_csv_import_reports_every_bad_row,
     edits_are_versioned_and_locked_once_picking_starts,
     receiving_against_an_inbound_shipment,
+    stock_verify_reports_a_balance_that_differs_from_its_ledger,
 );
 
 struct Setup {
@@ -1080,4 +1081,38 @@ async fn receiving_against_an_inbound_shipment(b: Backend) {
     let rows = stock_of(&x, "TEA-1").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["location"], "A-01-01-01");
+}
+
+async fn stock_verify_reports_a_balance_that_differs_from_its_ledger(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 10, None).await;
+    let ok = crate::ops::cli(&x.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(ok.status.success(), "{ok:?}");
+    // Someone edits a balance behind the ledger's back.
+    x.s.exec_as_owner(
+        x.tenant,
+        &format!(
+            "UPDATE stock_balances SET on_hand = 12 WHERE tenant_id = '{}'",
+            x.tenant
+        ),
+    )
+    .await;
+    let bad = crate::ops::cli(&x.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(!bad.status.success());
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        text.contains("MISMATCH")
+            && text.contains("stored on_hand 12")
+            && text.contains("ledger on_hand 10"),
+        "{text}"
+    );
+    // The ledger itself cannot be rewritten by the application role (append-only).
+    if b == Backend::Sqlite {
+        let url = format!("sqlite://{}", x.s.settings.sqlite_path().display());
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("sqlite");
+        let upd = sqlx::Executor::execute(&mut c, "UPDATE stock_movements SET quantity = 1").await;
+        assert!(upd.is_err(), "stock movements are immutable");
+    }
 }
