@@ -62,8 +62,6 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
-    #[error("service unavailable")]
-    Unavailable,
 }
 
 impl ApiError {
@@ -86,7 +84,6 @@ impl ApiError {
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -118,7 +115,6 @@ impl ApiError {
             RateLimited { .. } => "rate_limited",
             PayloadTooLarge => "payload_too_large",
             Internal(_) => "internal",
-            Unavailable => "unavailable",
         }
     }
 
