@@ -69,6 +69,10 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer. Queueing writers here, in FIFO order, before they take a pooled
+    /// connection keeps SQLite's busy handler (sleep-and-retry, with second-long stalls) out of the
+    /// picture and never lets waiting writers hold every pooled connection.
+    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 fn sqlite_url(settings: &Settings) -> String {
@@ -110,7 +114,13 @@ impl Db {
             })
             .connect_with(opts)
             .await?;
-        Ok(Self { pool, backend })
+        let write_lock =
+            (backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self {
+            pool,
+            backend,
+            write_lock,
+        })
     }
 
     #[must_use]
@@ -124,19 +134,37 @@ impl Db {
         Ok(())
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Any>, DbError> {
-        Ok(match self.backend {
+    async fn begin(
+        &self,
+    ) -> Result<
+        (
+            Transaction<'static, Any>,
+            Option<tokio::sync::OwnedMutexGuard<()>>,
+        ),
+        DbError,
+    > {
+        let guard = match &self.write_lock {
+            // Bounded like the pool's acquire: a stuck writer surfaces as an error, not a hang.
+            Some(lock) => Some(
+                tokio::time::timeout(Duration::from_secs(30), lock.clone().lock_owned())
+                    .await
+                    .map_err(|_| DbError::Sqlx(sqlx::Error::PoolTimedOut))?,
+            ),
+            None => None,
+        };
+        let tx = match self.backend {
             // Take SQLite's single write lock up front: a deferred transaction that reads and then
             // writes fails with SQLITE_BUSY_SNAPSHOT when another writer committed in between.
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        })
+        };
+        Ok((tx, guard))
     }
 
     /// A transaction scoped to one tenant. Crate-private: handlers get one only from the
     /// authorisation extractor; the CLI and the login flow after resolving the tenant.
     pub(crate) async fn tenant_tx(&self, tenant: TenantId) -> Result<TenantTx, DbError> {
-        let mut tx = self.begin().await?;
+        let (mut tx, write_guard) = self.begin().await?;
         let tenant_s = tenant.to_string();
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
@@ -149,6 +177,7 @@ impl Db {
             tenant,
             tenant_s,
             claim: None,
+            _write_guard: write_guard,
         })
     }
 
@@ -237,6 +266,9 @@ pub struct TenantTx {
     tenant_s: String,
     /// An idempotency key claimed in this transaction, handed over when (and only if) it commits.
     claim: Option<(IdemSlot, crate::idempotency::Claim)>,
+    /// SQLite only: this process's turn as the writer. Declared last, so it is released only after
+    /// the transaction above has been committed or rolled back.
+    _write_guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 type IdemSlot = std::sync::Arc<std::sync::Mutex<Option<crate::idempotency::Claim>>>;
