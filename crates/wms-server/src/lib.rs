@@ -47,12 +47,14 @@ pub struct Running {
     pub fingerprint: String,
     handle: axum_server::Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    housekeeping: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stop accepting, let in-flight requests finish (up to `grace`), then return.
     pub async fn shutdown(self, grace: Duration) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(grace));
+        self.housekeeping.abort();
         self.task.await??;
         Ok(())
     }
@@ -60,6 +62,7 @@ impl Running {
     /// Stop at once, dropping connections (to simulate a crash in tests).
     pub fn abort(self) {
         self.handle.shutdown();
+        self.housekeeping.abort();
         self.task.abort();
     }
 }
@@ -74,7 +77,16 @@ pub async fn launch(
     let addr = listener.local_addr()?;
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls::server_config(tls)?);
     let handle = axum_server::Handle::new();
-    let app = http::router(state);
+    let app = http::router(state.clone());
+    // Housekeeping for the per-IP limiter; ends with the server's runtime.
+    let limiter_state = state;
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter_state.auth_limiter.prune();
+        }
+    });
     let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
     let task = tokio::spawn(async move {
         server
@@ -86,6 +98,7 @@ pub async fn launch(
         fingerprint: tls.fingerprint.clone(),
         handle,
         task,
+        housekeeping,
     })
 }
 

@@ -20,6 +20,12 @@ impl IpLimiter {
         }
     }
 
+    /// Forget IPs whose quota has fully recovered, so the table does not grow without bound.
+    pub fn prune(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+
     /// `Err(seconds to wait)` when this IP is over its quota.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
         self.limiter
