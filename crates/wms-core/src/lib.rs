@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod fulfilment;
 pub mod ids;
+pub mod label;
 pub mod ledger;
 pub mod mask;
 pub mod password;

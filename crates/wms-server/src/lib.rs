@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod keys;
+pub mod label_cli;
 pub mod metrics;
 pub mod ratelimit;
 pub mod state;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::process::ExitCode;
 use wms_core::role::Role;
-use wms_server::{Settings, accounts, admin_ops, build_state, db, demo};
+use wms_server::{Settings, accounts, admin_ops, build_state, db, demo, label_cli};
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
@@ -51,6 +51,11 @@ enum Command {
     Demo {
         #[command(subcommand)]
         command: DemoCommand,
+    },
+    /// Carrier labels: an example model, rendering to ZPL or PNG (no settings or database needed).
+    Label {
+        #[command(subcommand)]
+        command: label_cli::LabelCommand,
     },
 }
 
@@ -168,6 +173,10 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Label commands only read and write files: they must work without settings or a data directory.
+    if let Command::Label { command } = cli.command {
+        return label_cli::run(command);
+    }
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {
@@ -200,6 +209,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Serve => {
             wms_server::serve(settings, shutdown_signal()).await?;
         }
+        Command::Label { command } => return Ok(label_cli::run(command)),
         Command::Migrate => {
             db::migrate(&settings).await?;
             println!(
