@@ -1,24 +1,36 @@
 //! Load generator: starts the real server in-process (TLS, production Argon2 parameters) on
-//! SQLite or a fresh PostgreSQL database, then measures login latency and authenticated-request
-//! throughput over loopback, and prints a Markdown table for the README.
+//! SQLite or a fresh PostgreSQL database, drives it over loopback, and prints Markdown tables for
+//! the README. Scenarios:
+//!
+//! - `auth` (default): login latency and authenticated-request throughput.
+//! - `fulfilment`: `--orders` manual orders of 1–3 lines, each taken through allocate → pick →
+//!   one pack scan per unit → one package → dispatch at `--concurrency`; per-step latencies,
+//!   orders/s, a check that every order is dispatched and that `stock verify` holds, and the
+//!   machine's raw database baseline (SQLite INSERT+COMMIT rate, or `pgbench -N` TPS) for scale.
+//! - `stock`: ~100,000 stock balance rows (`--skus` SKUs seeded in one transaction), then
+//!   `GET /api/v1/stock` by SKU, by bin and by expiry date; p50/p99 against the 50 ms target.
 //!
 //! ```text
 //! cargo run --release -p wms-server --example loadgen -- \
-//!     [--backend sqlite|postgres] [--logins N] [--requests N] [--concurrency C]
+//!     [--backend sqlite|postgres] [--scenario auth|fulfilment|stock] [--concurrency C]
+//!     [--logins N] [--requests N]            (auth)
+//!     [--orders N] [--skus N]                (fulfilment; stock uses --skus and --queries)
 //! ```
 //!
 //! PostgreSQL needs WMS_TEST_PG_OWNER_URL / WMS_TEST_PG_APP_URL (see `scripts/pg-cluster.sh`);
-//! the database it creates is dropped at the end. Client and server share this process and the
+//! the databases it creates are dropped at the end. Client and server share this process and the
 //! machine's cores, so the figures are a floor for a dedicated server.
 #![allow(clippy::print_stdout)]
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use reqwest::StatusCode;
+use rand::{Rng, SeedableRng};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wms_core::role::Role;
 use wms_server::config::Argon2Settings;
@@ -29,6 +41,9 @@ const EMAIL: &str = "packer@bench.example";
 const PASSWORD: &str = "correct horse battery staple";
 const ME: &str = "/api/v1/me";
 const LOGIN: &str = "/api/v1/auth/login";
+const SUPERVISOR: &str = "supervisor@bench.example";
+/// The p99 target of the stock-query issue.
+const STOCK_P99_TARGET_MS: f64 = 50.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Backend {
@@ -45,23 +60,70 @@ impl Backend {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// Logins and `GET /api/v1/me`.
+    Auth,
+    /// Orders through allocate → pick → pack → package → dispatch.
+    Fulfilment,
+    /// Stock queries over ~100,000 balance rows.
+    Stock,
+}
+
 #[derive(Parser, Debug)]
 #[command(about = "Jilian WMS load generator (in-process server, loopback TLS)")]
 struct Args {
     #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
     backend: Backend,
-    /// Logins per login phase (sequential, then concurrent).
+    #[arg(long, value_enum, default_value_t = Scenario::Auth)]
+    scenario: Scenario,
+    /// Logins per login phase (sequential, then concurrent). Auth scenario.
     #[arg(long, default_value_t = 200)]
     logins: usize,
-    /// Total authenticated `GET /api/v1/me` requests.
+    /// Total authenticated `GET /api/v1/me` requests. Auth scenario.
     #[arg(long, default_value_t = 20_000)]
     requests: usize,
     /// Concurrent clients for the concurrent phases.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Each phase stops after this many seconds, whatever is left.
-    #[arg(long, default_value_t = 120)]
-    max_seconds: u64,
+    /// Each phase stops after this many seconds, whatever is left
+    /// [default: 120 for auth, 900 for fulfilment and stock].
+    #[arg(long)]
+    max_seconds: Option<u64>,
+    /// Orders to create and fulfil. Fulfilment scenario.
+    #[arg(long, default_value_t = 10_000)]
+    orders: usize,
+    /// SKUs to seed [default: 300 for fulfilment, 75000 for stock (≈100,000 balance rows)].
+    #[arg(long)]
+    skus: Option<usize>,
+    /// Requests per stock query type at `--concurrency` (a tenth of it sequentially). Stock scenario.
+    #[arg(long, default_value_t = 3_000)]
+    queries: usize,
+    /// Rows of the SQLite INSERT+COMMIT baseline. Fulfilment scenario on SQLite.
+    #[arg(long, default_value_t = 20_000)]
+    baseline_rows: usize,
+    /// Seconds of the `pgbench -N` baseline. Fulfilment scenario on PostgreSQL.
+    #[arg(long, default_value_t = 20)]
+    pgbench_seconds: u64,
+    /// Seed of the order generator (the same seed gives the same orders).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// PostgreSQL experiment: `ALTER DATABASE … SET plan_cache_mode = MODE` on the fresh database
+    /// before the server connects (e.g. `force_custom_plan`). Default: the server's default (auto).
+    #[arg(long, value_parser = ["auto", "force_custom_plan", "force_generic_plan"])]
+    pg_plan_cache_mode: Option<String>,
+    /// Keep the data directory (SQLite file) or the PostgreSQL database afterwards, for EXPLAIN.
+    #[arg(long)]
+    keep_data: bool,
+}
+
+impl Args {
+    fn skus(&self) -> usize {
+        self.skus.unwrap_or(match self.scenario {
+            Scenario::Stock => 75_000,
+            _ => 300,
+        })
+    }
 }
 
 #[tokio::main]
@@ -70,7 +132,13 @@ async fn main() -> anyhow::Result<()> {
     if args.logins == 0 || args.requests == 0 || args.concurrency == 0 {
         bail!("--logins, --requests and --concurrency must be at least 1");
     }
-    let budget = Duration::from_secs(args.max_seconds);
+    if args.orders == 0 || args.skus() == 0 || args.queries == 0 {
+        bail!("--orders, --skus and --queries must be at least 1");
+    }
+    let budget = Duration::from_secs(args.max_seconds.unwrap_or(match args.scenario {
+        Scenario::Auth => 120,
+        _ => 900,
+    }));
 
     let dir = tempfile::tempdir().context("temporary data directory")?;
     // Production defaults (Argon2 included), except the per-IP limit on authentication requests.
@@ -79,10 +147,23 @@ async fn main() -> anyhow::Result<()> {
         auth_rate_per_minute: 10_000_000,
         ..Settings::default()
     };
+    if args.scenario != Scenario::Auth {
+        // The warehouse scenarios log in once and may outlast the 15-minute access token.
+        settings.access_token_ttl_secs = 6 * 3600;
+    }
     let pg = match args.backend {
         Backend::Sqlite => None,
         Backend::Postgres => {
             let db = FreshPg::create().await?;
+            if let Some(mode) = &args.pg_plan_cache_mode {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&db.owner_url).await?;
+                // `mode` is one of the three values clap accepts; the name is ours.
+                let sql = format!("ALTER DATABASE {} SET plan_cache_mode = {mode}", db.name);
+                sqlx::Executor::execute(&mut conn, sql.as_str()).await?;
+                conn.close().await.ok();
+                println!("experiment: plan_cache_mode = {mode} on the benchmark database");
+            }
             settings.database_owner_url = Some(db.owner_url.clone());
             settings.database_url = Some(db.app_url.clone());
             Some(db)
@@ -97,23 +178,49 @@ async fn main() -> anyhow::Result<()> {
         argon2.parallelism,
         cores()
     );
+    if args.scenario != Scenario::Auth {
+        println!(
+            "scenario: {:?}, concurrency {}, access-token lifetime raised to 6 h for the run",
+            args.scenario, args.concurrency
+        );
+    }
 
+    if args.scenario != Scenario::Auth {
+        // The server's own error log (an internal error's cause is logged, never sent): stderr.
+        let filter = tracing_subscriber::EnvFilter::try_from_env("WMS_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let (server, running) = Server::start(settings).await?;
-    let result = run(&server, &args, budget).await;
+    let result = match args.scenario {
+        Scenario::Auth => run(&server, &args, budget)
+            .await
+            .map(|r| r.markdown(&args, argon2)),
+        Scenario::Fulfilment => Box::pin(run_fulfilment(&server, &args, budget)).await,
+        Scenario::Stock => Box::pin(run_stock(&server, &args, budget)).await,
+    };
     // Drop the client (and its idle keep-alive connections) so that shutdown drains at once.
     let Server { state, .. } = server;
     if let Err(e) = running.shutdown(Duration::from_secs(5)).await {
         eprintln!("warning: server shutdown: {e:#}");
     }
     state.db.close().await;
-    if let Some(db) = pg
+    if args.keep_data {
+        eprintln!("kept data directory: {}", dir.keep().display());
+        if let Some(db) = &pg {
+            eprintln!("kept PostgreSQL database: {}", db.name);
+        }
+    } else if let Some(db) = pg
         && let Err(e) = db.drop_database().await
     {
         eprintln!("warning: could not drop the benchmark database: {e:#}");
     }
     let report = result?;
     println!();
-    println!("{}", report.markdown(&args, argon2));
+    println!("{report}");
     Ok(())
 }
 
@@ -251,6 +358,105 @@ impl Server {
             .as_str()
             .context("login response without access_token")?;
         Ok((token.to_owned(), version))
+    }
+
+    /// One JSON request; any answer is `Ok((status, body))` (body `Null` when not JSON).
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let mut rb = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let resp = rb.send().await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// A request that must succeed (2xx); returns the body.
+    async fn ok(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let (status, v) = self.call(method.clone(), path, token, body).await?;
+        if !status.is_success() {
+            bail!("{method} {path}: {status} {v}");
+        }
+        Ok(v)
+    }
+
+    /// Log in as `email`; with a TOTP seed, with the current step's code.
+    async fn login_as(&self, email: &str, totp: Option<&[u8]>) -> anyhow::Result<String> {
+        let mut body = json!({"tenant": TENANT, "email": email, "password": PASSWORD});
+        if let Some(secret) = totp {
+            body["totp"] = json!(totp_code(secret, 0)?);
+        }
+        let v = self.ok(Method::POST, LOGIN, None, Some(&body)).await?;
+        Ok(v["access_token"]
+            .as_str()
+            .context("login response without access_token")?
+            .to_owned())
+    }
+
+    /// A supervisor who enrols TOTP through the API as the test harness does (login →
+    /// enrollment_token → enroll → verify with the previous step's code), then logs in with the
+    /// current step's code. Returns the access token.
+    async fn supervisor(&self, tenant: wms_core::ids::TenantId) -> anyhow::Result<String> {
+        wms_server::accounts::create_user(
+            &self.state.db,
+            &self.state.keys,
+            &self.state.hasher,
+            tenant,
+            SUPERVISOR,
+            Role::Supervisor,
+            Some(PASSWORD),
+            "loadgen",
+        )
+        .await
+        .context("create supervisor")?;
+        let (status, r) = self
+            .call(
+                Method::POST,
+                LOGIN,
+                None,
+                Some(&json!({"tenant": TENANT, "email": SUPERVISOR, "password": PASSWORD})),
+            )
+            .await?;
+        let Some(enrol) = r["enrollment_token"].as_str() else {
+            bail!("supervisor login: expected mfa_enrollment_required, got {status} {r}");
+        };
+        let e = self
+            .ok(
+                Method::POST,
+                "/api/v1/auth/mfa/enroll",
+                Some(enrol),
+                Some(&json!({})),
+            )
+            .await?;
+        let secret = wms_core::totp::secret_from_base32(e["secret"].as_str().context("secret")?)
+            .map_err(|e| anyhow::anyhow!("TOTP secret: {e}"))?;
+        self.ok(
+            Method::POST,
+            "/api/v1/auth/mfa/verify",
+            Some(enrol),
+            Some(&json!({"code": totp_code(&secret, -1)?})),
+        )
+        .await?;
+        self.login_as(SUPERVISOR, Some(&secret)).await
     }
 
     async fn me(&self, token: &str) -> anyhow::Result<()> {
@@ -559,4 +765,909 @@ fn cpu_model() -> String {
                 .map(|(_, v)| v.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The TOTP code for now + `step_offset` 30-second steps.
+fn totp_code(secret: &[u8], step_offset: i64) -> anyhow::Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    wms_core::totp::code_at(secret, (now + step_offset * 30).max(0) as u64)
+        .map_err(|e| anyhow::anyhow!("TOTP code: {e}"))
+}
+
+fn date_in(days: i64) -> String {
+    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// The tenant with a packer (password only) and a TOTP-enrolled supervisor; their access tokens.
+async fn tenant_with_users(
+    server: &Server,
+) -> anyhow::Result<(wms_core::ids::TenantId, String, String)> {
+    let s = &server.state;
+    let tenant = wms_server::accounts::create_tenant(&s.db, &s.keys, TENANT, false, "loadgen")
+        .await
+        .context("create tenant")?;
+    wms_server::accounts::create_user(
+        &s.db,
+        &s.keys,
+        &s.hasher,
+        tenant,
+        EMAIL,
+        Role::Packer,
+        Some(PASSWORD),
+        "loadgen",
+    )
+    .await
+    .context("create packer")?;
+    let sup = server.supervisor(tenant).await.context("supervisor")?;
+    let packer = server.login_as(EMAIL, None).await.context("packer login")?;
+    Ok((tenant, sup, packer))
+}
+
+/// `SELECT COUNT(*) …` with `$1` bound to the tenant id, inside a tenant context (row-level
+/// security on PostgreSQL), through the server's own pool.
+async fn count_in_tenant(
+    server: &Server,
+    tenant: wms_core::ids::TenantId,
+    sql: &str,
+) -> anyhow::Result<i64> {
+    let mut tx = server.state.db.pool().begin().await?;
+    if server.state.db.backend() == wms_server::db::Backend::Postgres {
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .bind(tenant.to_string())
+        .fetch_one(&mut *tx)
+        .await
+        .with_context(|| format!("count: {sql}"))?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Every SKU of the tenant through the API: (seller SKU, first barcode, lot-tracked).
+async fn all_skus(server: &Server, token: &str) -> anyhow::Result<Vec<(String, String, bool)>> {
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let path = if after.is_empty() {
+            "/api/v1/skus?limit=1000".to_owned()
+        } else {
+            format!("/api/v1/skus?limit=1000&after={after}")
+        };
+        let page = server.ok(Method::GET, &path, Some(token), None).await?;
+        let rows = page.as_array().context("SKU list")?;
+        for r in rows {
+            out.push((
+                r["seller_sku"].as_str().context("seller_sku")?.to_owned(),
+                r["barcodes"][0]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                r["lot_tracked"].as_bool().unwrap_or(false),
+            ));
+        }
+        match rows.last() {
+            Some(last) if rows.len() == 1000 => {
+                after = last["seller_sku"].as_str().unwrap_or_default().to_owned();
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Codes of the storage bins, through the API.
+async fn storage_bins(server: &Server, token: &str) -> anyhow::Result<Vec<String>> {
+    let v = server
+        .ok(Method::GET, "/api/v1/locations", Some(token), None)
+        .await?;
+    let bins: Vec<String> = v
+        .as_array()
+        .context("location list")?
+        .iter()
+        .filter(|l| l["level"] == "bin" && l["kind"] == "storage")
+        .filter_map(|l| l["code"].as_str().map(str::to_owned))
+        .collect();
+    if bins.is_empty() {
+        bail!("the seeded warehouse has no storage bins");
+    }
+    Ok(bins)
+}
+
+fn machine_line(backend: Backend, db_version: &str, http: &str, c: usize) -> String {
+    format!(
+        "**{}** ({db_version}) · {} logical CPU{} ({}) · {} {} · TLS over loopback, {http} · \
+         client and server in one process · concurrency {c}\n\n",
+        backend.name(),
+        cores(),
+        if cores() == 1 { "" } else { "s" },
+        cpu_model(),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+    )
+}
+
+const TABLE_HEAD: &str = "| Measurement | n | Throughput | p50 ms | p90 ms | p99 ms | max ms | Notes |\n\
+                          |---|---:|---:|---:|---:|---:|---:|---|\n";
+
+fn table_row(name: &str, p: &Phase, unit: &str, notes: &str) -> String {
+    let max = p
+        .latencies
+        .last()
+        .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
+    format!(
+        "| {name} | {} | {:.1} {unit} | {:.2} | {:.2} | {:.2} | {max:.2} | {notes} |\n",
+        p.latencies.len(),
+        p.per_sec(),
+        p.pct_ms(0.50),
+        p.pct_ms(0.90),
+        p.pct_ms(0.99),
+    )
+}
+
+fn join_notes(a: String, b: String) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b,
+        (_, true) => a,
+        _ => format!("{a}; {b}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fulfilment
+
+/// The five requests of one order's flow after creation.
+const STEPS: [&str; 5] = [
+    "`POST /orders/{id}/allocate` (supervisor)",
+    "`POST /orders/{id}/pick`",
+    "`POST /orders/{id}/pack` (one scan per unit)",
+    "`POST /orders/{id}/packages`",
+    "`POST /orders/{id}/dispatch`",
+];
+const ALLOCATE: usize = 0;
+const PICK: usize = 1;
+const PACK: usize = 2;
+const PACKAGE: usize = 3;
+const DISPATCH: usize = 4;
+/// Retries of one request answered `409 conflict` (a concurrent writer won: the server says
+/// "retry") or 5xx, before the order is given up.
+const MAX_RETRIES: u32 = 5;
+
+/// Latencies of one step's successful requests, and the failed attempts by `status code`.
+#[derive(Default)]
+struct StepStats {
+    latencies: Mutex<Vec<Duration>>,
+    /// "409 conflict" → (count, first answer).
+    failures: Mutex<BTreeMap<String, (usize, String)>>,
+    retried: AtomicUsize,
+}
+
+impl StepStats {
+    fn ok(&self, d: Duration) {
+        if let Ok(mut l) = self.latencies.lock() {
+            l.push(d);
+        }
+    }
+
+    fn failed(&self, key: String, detail: String) {
+        if let Ok(mut f) = self.failures.lock() {
+            f.entry(key).or_insert((0, detail)).0 += 1;
+        }
+    }
+
+    fn phase(&self, wall: Duration) -> Phase {
+        let mut latencies = self.latencies.lock().map(|l| l.clone()).unwrap_or_default();
+        latencies.sort_unstable();
+        let failures = self.failures.lock().map(|f| f.clone()).unwrap_or_default();
+        Phase {
+            planned: latencies.len(),
+            latencies,
+            errors: failures.values().map(|v| v.0).sum(),
+            first_error: failures.values().next().map(|v| v.1.clone()),
+            wall,
+            aborted: false,
+        }
+    }
+
+    fn notes(&self) -> String {
+        let failures = self.failures.lock().map(|f| f.clone()).unwrap_or_default();
+        if failures.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = failures
+            .iter()
+            .map(|(k, (n, _))| format!("{n}× {k}"))
+            .collect();
+        format!(
+            "failed attempts: {} ({} retried)",
+            list.join(", "),
+            self.retried.load(Ordering::Relaxed)
+        )
+    }
+}
+
+struct PlannedOrder {
+    external_id: String,
+    /// (index into the SKU list, quantity)
+    lines: Vec<(usize, i64)>,
+}
+
+struct Flow {
+    server: Server,
+    sup: String,
+    packer: String,
+    /// Order id and the barcodes to scan, one per unit.
+    orders: Vec<(String, Vec<String>)>,
+    next: AtomicUsize,
+    steps: [StepStats; 5],
+}
+
+impl Flow {
+    /// One request of the flow, retried on `409 conflict` / 5xx; `check` validates the answer.
+    async fn step(
+        &self,
+        k: usize,
+        path: &str,
+        token: &str,
+        body: &Value,
+        check: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        let st = &self.steps[k];
+        let mut attempt = 0;
+        loop {
+            let t = Instant::now();
+            let (status, v) = self
+                .server
+                .call(Method::POST, path, Some(token), Some(body))
+                .await?;
+            if status.is_success() && check(&v) {
+                st.ok(t.elapsed());
+                return Ok(v);
+            }
+            let code = v["code"].as_str().unwrap_or("-");
+            let key = if status.is_success() {
+                format!("{} unexpected answer", status.as_u16())
+            } else {
+                format!("{} {code}", status.as_u16())
+            };
+            let detail = format!("POST {path}: {status} {v}");
+            st.failed(key, detail.clone());
+            let retryable =
+                (status == StatusCode::CONFLICT && code == "conflict") || status.is_server_error();
+            if !retryable || attempt >= MAX_RETRIES {
+                bail!("{detail}");
+            }
+            attempt += 1;
+            st.retried.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+        }
+    }
+
+    async fn one_order(&self) -> anyhow::Result<()> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        let Some((id, scans)) = self.orders.get(i) else {
+            return Ok(());
+        };
+        let base = format!("/api/v1/orders/{id}");
+        let empty = json!({});
+        self.step(
+            ALLOCATE,
+            &format!("{base}/allocate"),
+            &self.sup,
+            &empty,
+            |v| v["status"] == "allocated",
+        )
+        .await?;
+        self.step(PICK, &format!("{base}/pick"), &self.packer, &empty, |v| {
+            v["status"] == "picking"
+        })
+        .await?;
+        let pack = format!("{base}/pack");
+        for (n, code) in scans.iter().enumerate() {
+            let last = n + 1 == scans.len();
+            self.step(PACK, &pack, &self.packer, &json!({"barcode": code}), |v| {
+                v["order_complete"] == last
+            })
+            .await?;
+        }
+        let package = json!({"box_type": "60", "weight_g": 800, "length_mm": 250, "width_mm": 200, "height_mm": 150});
+        self.step(
+            PACKAGE,
+            &format!("{base}/packages"),
+            &self.packer,
+            &package,
+            |v| v["seq"] == 1,
+        )
+        .await?;
+        self.step(
+            DISPATCH,
+            &format!("{base}/dispatch"),
+            &self.packer,
+            &empty,
+            |v| v["status"] == "dispatched",
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn plan_orders(n: usize, skus: usize, seed: u64) -> Vec<PlannedOrder> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let lines = rng.gen_range(1..=3usize).min(skus);
+            PlannedOrder {
+                external_id: format!("LG-{i:06}"),
+                lines: rand::seq::index::sample(&mut rng, skus, lines)
+                    .into_iter()
+                    .map(|s| (s, rng.gen_range(1..=2i64)))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+async fn run_fulfilment(server: &Server, args: &Args, budget: Duration) -> anyhow::Result<String> {
+    let c = args.concurrency;
+    let db_version = server.db_version().await?;
+    let (tenant, sup, packer) = tenant_with_users(server).await?;
+    let t = Instant::now();
+    let seeded = wms_server::demo::seed_warehouse(&server.state, tenant, args.skus(), 0)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed_warehouse: {e}"))?;
+    eprintln!(
+        "seeded warehouse {} ({} locations, {} SKUs with stock) in {:.1} s",
+        seeded.warehouse,
+        seeded.locations,
+        seeded.skus,
+        t.elapsed().as_secs_f64()
+    );
+    let skus = all_skus(server, &sup).await?;
+    let bins = storage_bins(server, &sup).await?;
+    if skus.iter().any(|s| s.1.is_empty()) {
+        bail!("a seeded SKU has no barcode");
+    }
+    let plan = plan_orders(args.orders, skus.len(), args.seed);
+    let mut demand = vec![0i64; skus.len()];
+    for o in &plan {
+        for &(s, q) in &o.lines {
+            demand[s] += q;
+        }
+    }
+    let units: i64 = demand.iter().sum();
+    let lines: usize = plan.iter().map(|o| o.lines.len()).sum();
+
+    // Top-up receipts through the API (not timed in the table): what the orders need plus a
+    // margin, in another bin than the seeded stock, a new lot for lot-tracked SKUs.
+    eprintln!(
+        "receiving {units} units for {} SKUs…",
+        demand.iter().filter(|d| **d > 0).count()
+    );
+    let receipts: Arc<Vec<Value>> = Arc::new(
+        skus.iter()
+            .enumerate()
+            .filter(|(i, _)| demand[*i] > 0)
+            .map(|(i, (code, _, lot))| {
+                let mut b = json!({"sku": code, "location": bins[(i * 7 + 3) % bins.len()], "quantity": demand[i] + 5, "reference": "loadgen"});
+                if *lot {
+                    b["lot"] = json!(format!("LG{i:05}"));
+                    b["expiry"] = json!(date_in(365));
+                }
+                b
+            })
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let receive = {
+        let (s, sup, receipts, next) =
+            (server.clone(), sup.clone(), receipts.clone(), next.clone());
+        move || {
+            let (s, sup, receipts, next) = (s.clone(), sup.clone(), receipts.clone(), next.clone());
+            async move {
+                let body = &receipts[next.fetch_add(1, Ordering::Relaxed)];
+                s.ok(
+                    Method::POST,
+                    "/api/v1/stock/receive",
+                    Some(&sup),
+                    Some(body),
+                )
+                .await
+                .map(|_| ())
+            }
+        }
+    };
+    let rc = run_phase(receipts.len(), c, budget, receive).await;
+    rc.print("receive (setup)");
+    if rc.errors > 0 || rc.aborted {
+        bail!("stock receipts failed; see above");
+    }
+
+    // Create the orders through the API (timed separately from the flow).
+    eprintln!("creating {} orders (C={c})…", plan.len());
+    let plan = Arc::new(plan);
+    let skus = Arc::new(skus);
+    let created: Arc<Mutex<Vec<(usize, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let create = {
+        let (s, sup, plan, skus, created, next) = (
+            server.clone(),
+            sup.clone(),
+            plan.clone(),
+            skus.clone(),
+            created.clone(),
+            next.clone(),
+        );
+        move || {
+            let (s, sup, plan, skus, created, next) = (
+                s.clone(),
+                sup.clone(),
+                plan.clone(),
+                skus.clone(),
+                created.clone(),
+                next.clone(),
+            );
+            async move {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let o = &plan[i];
+                let lines: Vec<Value> = o
+                    .lines
+                    .iter()
+                    .map(|&(k, q)| json!({"sku": skus[k].0, "quantity": q}))
+                    .collect();
+                let body = json!({
+                    "external_id": o.external_id,
+                    "lines": lines,
+                    "recipient": {"name": "山田 太郎", "postal_code": "100-0005", "prefecture": "東京都", "city": "千代田区", "address1": "丸の内1-9-1", "address2": "サンプルビル3階", "phone": "090-1234-5678"}
+                });
+                let v = s
+                    .ok(Method::POST, "/api/v1/orders", Some(&sup), Some(&body))
+                    .await?;
+                let id = v["id"].as_str().context("order id")?.to_owned();
+                if let Ok(mut c) = created.lock() {
+                    c.push((i, id));
+                }
+                Ok(())
+            }
+        }
+    };
+    let creation = run_phase(plan.len(), c, budget, create).await;
+    creation.print("create orders");
+    let mut ids = created.lock().map(|c| c.clone()).unwrap_or_default();
+    ids.sort_unstable();
+    let orders: Vec<(String, Vec<String>)> = ids
+        .into_iter()
+        .map(|(i, id)| {
+            let scans = plan[i]
+                .lines
+                .iter()
+                .flat_map(|&(k, q)| std::iter::repeat_n(skus[k].1.clone(), q as usize))
+                .collect();
+            (id, scans)
+        })
+        .collect();
+    let n_orders = orders.len();
+
+    // The measured flow.
+    eprintln!("fulfilling {n_orders} orders (C={c})…");
+    let flow = Arc::new(Flow {
+        server: server.clone(),
+        sup: sup.clone(),
+        packer,
+        orders,
+        next: AtomicUsize::new(0),
+        steps: Default::default(),
+    });
+    let op = {
+        let f = flow.clone();
+        move || {
+            let f = f.clone();
+            async move { f.one_order().await }
+        }
+    };
+    let whole = run_phase(n_orders, c, budget, op).await;
+    whole.print("whole flow per order");
+    let steps: Vec<Phase> = flow.steps.iter().map(|s| s.phase(whole.wall)).collect();
+    let flow_requests: usize = steps.iter().map(|p| p.latencies.len()).sum();
+    let req_per_s = flow_requests as f64 / whole.wall.as_secs_f64().max(f64::EPSILON);
+    for ((name, p), st) in STEPS.iter().zip(&steps).zip(&flow.steps) {
+        p.print(name);
+        for (kind, (n, first)) in st.failures.lock().map(|f| f.clone()).unwrap_or_default() {
+            eprintln!("    {n}× {kind}; first: {first}");
+        }
+    }
+
+    // Checks: every order dispatched (the API's own pages), and the ledger agrees with balances.
+    let mut dispatched = 0usize;
+    let mut pages = 0usize;
+    let mut before = String::new();
+    loop {
+        let path = if before.is_empty() {
+            "/api/v1/orders?status=dispatched&limit=500".to_owned()
+        } else {
+            format!("/api/v1/orders?status=dispatched&limit=500&before={before}")
+        };
+        let v = server.ok(Method::GET, &path, Some(&sup), None).await?;
+        let rows = v.as_array().context("order list")?;
+        pages += 1;
+        dispatched += rows.len();
+        match rows.last() {
+            Some(last) if rows.len() == 500 => {
+                before = last["id"].as_str().unwrap_or_default().to_owned();
+            }
+            _ => break,
+        }
+    }
+    let t = Instant::now();
+    let diffs = wms_server::admin_ops::verify_stock(&server.state, TENANT).await?;
+    let verify_s = t.elapsed().as_secs_f64();
+    let reserved_left = count_in_tenant(
+        server,
+        tenant,
+        "SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM stock_balances WHERE tenant_id = $1",
+    )
+    .await?;
+    let dispatched_check = format!(
+        "{dispatched} of {} orders are `dispatched` (`GET /api/v1/orders?status=dispatched`, {pages} pages of ≤500){}",
+        args.orders,
+        if dispatched == args.orders {
+            " — OK"
+        } else {
+            " — MISSING ORDERS"
+        }
+    );
+    let verify_check = if diffs.is_empty() {
+        format!(
+            "`stock verify` (`admin_ops::verify_stock`): 0 differences between balances and ledger — OK ({verify_s:.1} s); reserved units left: {reserved_left}"
+        )
+    } else {
+        format!(
+            "`stock verify`: {} DIFFERENCES, first: {:?}; reserved units left: {reserved_left}",
+            diffs.len(),
+            diffs[0]
+        )
+    };
+    eprintln!("{dispatched_check}\n{verify_check}");
+
+    // The machine's raw database rate, for scale.
+    let baseline = match args.backend {
+        Backend::Sqlite => {
+            let path = server.state.settings.data_dir.join("baseline.db");
+            eprintln!("SQLite baseline: {} INSERT+COMMIT…", args.baseline_rows);
+            let tps = sqlite_baseline(&path, args.baseline_rows).await?;
+            Some((
+                tps,
+                format!(
+                    "SQLite single-row `INSERT` + `COMMIT`, sequential, {} rows, fresh file, WAL, synchronous=NORMAL (sqlx)",
+                    args.baseline_rows
+                ),
+            ))
+        }
+        Backend::Postgres => pgbench_baseline(c, args.pgbench_seconds).await?,
+    };
+
+    let mut out = machine_line(args.backend, &db_version, "HTTP/2", c);
+    out.push_str(&format!(
+        "{} orders · {lines} lines ({:.2}/order) · {units} units ({:.2}/order, one pack scan each) · {} SKUs · \
+         per order: allocate (supervisor) → pick → pack scans → 1 package → dispatch (packer) · \
+         orders processed {c} at a time · 409 `conflict` and 5xx retried up to {MAX_RETRIES}×\n\n",
+        args.orders,
+        lines as f64 / args.orders as f64,
+        units as f64 / args.orders as f64,
+        skus.len(),
+    ));
+    out.push_str(TABLE_HEAD);
+    out.push_str(&table_row(
+        "Create order `POST /orders` (setup, timed apart)",
+        &creation,
+        "orders/s",
+        &creation.note(),
+    ));
+    out.push_str(&table_row(
+        "**Whole flow, per order**",
+        &whole,
+        "orders/s",
+        &join_notes(
+            whole.note(),
+            format!("{flow_requests} requests, {req_per_s:.1} req/s"),
+        ),
+    ));
+    for ((name, p), st) in STEPS.iter().zip(&steps).zip(&flow.steps) {
+        out.push_str(&table_row(name, p, "req/s", &st.notes()));
+    }
+    out.push('\n');
+    match baseline {
+        Some((tps, what)) => {
+            out.push_str("| Baseline | Rate | Flow req/s : baseline tx/s | Orders/s |\n|---|---:|---:|---:|\n");
+            out.push_str(&format!(
+                "| {what} | {tps:.0} tx/s | {req_per_s:.0} : {tps:.0} = {:.3} | {:.1} |\n",
+                req_per_s / tps,
+                whole.per_sec()
+            ));
+        }
+        None => out.push_str("Baseline: pgbench not found (looked in /usr/lib/postgresql/*/bin and PATH); skipped.\n"),
+    }
+    out.push('\n');
+    out.push_str(&format!("- {dispatched_check}\n- {verify_check}\n"));
+    Ok(out)
+}
+
+/// Single-row INSERT + COMMIT into a scratch table of a fresh SQLite file, with the server's
+/// settings (WAL, synchronous=NORMAL), sequentially; transactions per second.
+async fn sqlite_baseline(path: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(30))
+        .disable_statement_logging();
+    let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&opts).await?;
+    conn.execute(
+        "CREATE TABLE scratch (id TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, body TEXT NOT NULL)",
+    )
+    .await?;
+    let t = Instant::now();
+    for i in 0..rows {
+        let mut tx = conn.begin().await?;
+        sqlx::query("INSERT INTO scratch (id, at_ms, body) VALUES ($1, $2, $3)")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(i as i64)
+            .bind("loadgen baseline row")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    conn.close().await?;
+    Ok(rows as f64 / secs.max(f64::EPSILON))
+}
+
+fn find_pgbench() -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let p = e.path().join("bin/pgbench");
+            p.is_file().then_some((v, p))
+        })
+        .collect();
+    dirs.sort();
+    if let Some((_, p)) = dirs.pop() {
+        return Some(p);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("pgbench"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `pgbench -i -s 1` then `pgbench -N -c C -j 2 -T secs` on a fresh database (dropped after);
+/// `None` when pgbench is not installed.
+async fn pgbench_baseline(c: usize, secs: u64) -> anyhow::Result<Option<(f64, String)>> {
+    let Some(pgbench) = find_pgbench() else {
+        eprintln!("pgbench not found: PostgreSQL baseline skipped");
+        return Ok(None);
+    };
+    let db = FreshPg::create().await.context("pgbench database")?;
+    let url = db.owner_url.clone();
+    let j = c.min(2);
+    eprintln!(
+        "pgbench baseline: {} -N -c {c} -j {j} -T {secs}…",
+        pgbench.display()
+    );
+    let bin = pgbench.clone();
+    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<(f64, String)> {
+        let init = std::process::Command::new(&bin)
+            .args(["-i", "-s", "1", "-q", &url])
+            .output()
+            .context("run pgbench -i")?;
+        if !init.status.success() {
+            bail!("pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
+        }
+        let run = std::process::Command::new(&bin)
+            .args([
+                "-N",
+                "-c",
+                &c.to_string(),
+                "-j",
+                &j.to_string(),
+                "-T",
+                &secs.to_string(),
+                &url,
+            ])
+            .output()
+            .context("run pgbench")?;
+        let text = String::from_utf8_lossy(&run.stdout).into_owned();
+        if !run.status.success() {
+            bail!(
+                "pgbench: {}{}",
+                text,
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+        let tps = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("tps = "))
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .with_context(|| format!("no `tps = ` line in pgbench output:\n{text}"))?;
+        let version = std::process::Command::new(&bin)
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        Ok((
+            tps,
+            format!(
+                "`pgbench -N -c {c} -j {j} -T {secs}` (simple-update, scale 1, {version}), same cluster"
+            ),
+        ))
+    })
+    .await
+    .context("pgbench task")?;
+    if let Err(e) = db.drop_database().await {
+        eprintln!("warning: could not drop the pgbench database: {e:#}");
+    }
+    result.map(Some)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stock queries
+
+async fn run_stock(server: &Server, args: &Args, budget: Duration) -> anyhow::Result<String> {
+    let c = args.concurrency;
+    let db_version = server.db_version().await?;
+    let (tenant, sup, _packer) = tenant_with_users(server).await?;
+    eprintln!("seeding {} SKUs in one transaction…", args.skus());
+    let t = Instant::now();
+    wms_server::demo::seed_warehouse(&server.state, tenant, args.skus(), 0)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed_warehouse: {e}"))?;
+    let seed_s = t.elapsed().as_secs_f64();
+    // PostgreSQL: fresh statistics, as autovacuum's analyze gives within a minute or so of a bulk
+    // load (before it, the planner knows nothing of the new rows). SQLite: none, as in production
+    // (the server never runs ANALYZE / PRAGMA optimize).
+    let stats = match &server.state.settings.database_owner_url {
+        Some(owner) if args.backend == Backend::Postgres => {
+            use sqlx::Connection;
+            let t = Instant::now();
+            let mut conn = sqlx::PgConnection::connect(owner).await?;
+            sqlx::Executor::execute(&mut conn, "ANALYZE").await?;
+            conn.close().await.ok();
+            format!(
+                "`ANALYZE` (as the owner) after seeding, {:.1} s",
+                t.elapsed().as_secs_f64()
+            )
+        }
+        _ => "no `ANALYZE` (the server never runs it)".to_owned(),
+    };
+    let rows = count_in_tenant(
+        server,
+        tenant,
+        "SELECT COUNT(*) FROM stock_balances WHERE tenant_id = $1",
+    )
+    .await?;
+    let n_batches = count_in_tenant(
+        server,
+        tenant,
+        "SELECT COUNT(*) FROM batches WHERE tenant_id = $1",
+    )
+    .await?;
+    let skus = all_skus(server, &sup).await?;
+    let bins = storage_bins(server, &sup).await?;
+    eprintln!(
+        "seeded in {seed_s:.1} s: {} SKUs, {n_batches} lots, {rows} stock balance rows in {} storage bins",
+        skus.len(),
+        bins.len()
+    );
+    let expiring = date_in(120);
+    let skus: Arc<Vec<String>> = Arc::new(skus.into_iter().map(|s| s.0).collect());
+    let bins = Arc::new(bins);
+
+    // (label, path maker); each answer must be a non-empty array.
+    type PathFn = Arc<dyn Fn() -> String + Send + Sync>;
+    let kinds: Vec<(String, PathFn)> = vec![
+        (
+            "`GET /api/v1/stock?sku=<random seller SKU>`".to_owned(),
+            Arc::new({
+                let skus = skus.clone();
+                move || {
+                    let i = rand::thread_rng().gen_range(0..skus.len());
+                    format!("/api/v1/stock?sku={}", skus[i])
+                }
+            }),
+        ),
+        (
+            "`GET /api/v1/stock?location=<random bin>&limit=200`".to_owned(),
+            Arc::new({
+                let bins = bins.clone();
+                move || {
+                    let i = rand::thread_rng().gen_range(0..bins.len());
+                    format!("/api/v1/stock?location={}&limit=200", bins[i])
+                }
+            }),
+        ),
+        (
+            format!("`GET /api/v1/stock?expiring_before={expiring}&limit=200`"),
+            Arc::new(move || format!("/api/v1/stock?expiring_before={expiring}&limit=200")),
+        ),
+    ];
+    let op_for = |make: PathFn, rows_seen: Arc<AtomicUsize>| {
+        let (s, sup) = (server.clone(), sup.clone());
+        move || {
+            let path = make();
+            let (s, sup, rows_seen) = (s.clone(), sup.clone(), rows_seen.clone());
+            async move {
+                let v = s.ok(Method::GET, &path, Some(&sup), None).await?;
+                let n = v.as_array().map_or(0, Vec::len);
+                if n == 0 {
+                    bail!("GET {path}: no rows");
+                }
+                rows_seen.fetch_add(n, Ordering::Relaxed);
+                Ok(())
+            }
+        }
+    };
+    // Warm-up (not measured): connections, prepared statements, caches.
+    for (label, make) in &kinds {
+        let w = run_phase(50, c, budget, op_for(make.clone(), Arc::default())).await;
+        if w.errors > 0 || w.aborted {
+            w.print(&format!("warm-up {label} (not in the table)"));
+        }
+    }
+    let seq_n = (args.queries / 10).max(1);
+    let mut results = Vec::new();
+    for (conc, n) in [(1, seq_n), (c, args.queries)] {
+        for (label, make) in &kinds {
+            eprintln!("{label} x {n} (C={conc})…");
+            let rows_seen = Arc::new(AtomicUsize::new(0));
+            let p = run_phase(n, conc, budget, op_for(make.clone(), rows_seen.clone())).await;
+            p.print(label);
+            let avg_rows =
+                rows_seen.load(Ordering::Relaxed) as f64 / p.latencies.len().max(1) as f64;
+            results.push((label.clone(), conc, p, avg_rows));
+        }
+    }
+
+    let mut out = machine_line(args.backend, &db_version, "HTTP/2", c);
+    out.push_str(&format!(
+        "{} SKUs (every third lot-tracked, 2 lots) · {rows} stock balance rows (`SELECT COUNT(*) FROM stock_balances`) · \
+         {n_batches} lots · {} storage bins · seeded by `demo::seed_warehouse` in one transaction in {seed_s:.1} s · \
+         statistics: {stats} · target: p99 < {STOCK_P99_TARGET_MS:.0} ms\n\n",
+        skus.len(),
+        bins.len(),
+    ));
+    out.push_str("| Query | Concurrency | n | Throughput | p50 ms | p90 ms | p99 ms | max ms | Rows/answer | p99 < 50 ms |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for (label, conc, p, avg_rows) in &results {
+        let max = p
+            .latencies
+            .last()
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
+        let verdict = if p.pct_ms(0.99) < STOCK_P99_TARGET_MS {
+            "yes"
+        } else {
+            "**no**"
+        };
+        let note = p.note();
+        out.push_str(&format!(
+            "| {label} | {conc} | {} | {:.1} req/s | {:.2} | {:.2} | {:.2} | {max:.2} | {avg_rows:.1} | {verdict}{} |\n",
+            p.latencies.len(),
+            p.per_sec(),
+            p.pct_ms(0.50),
+            p.pct_ms(0.90),
+            p.pct_ms(0.99),
+            if note.is_empty() { String::new() } else { format!(" ({note})") },
+        ));
+    }
+    Ok(out)
 }
