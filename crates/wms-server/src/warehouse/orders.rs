@@ -653,7 +653,11 @@ pub async fn allocate(
     };
     let reserved = reserved_by_line(tx, id).await?;
     let mut short = 0i64;
-    for (line, sku_id) in lines_of(tx, id).await? {
+    // Lines in SKU order: concurrent allocations then lock balance rows in one global order
+    // (no deadlock between two orders listing the same SKUs in different orders).
+    let mut lines = lines_of(tx, id).await?;
+    lines.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.line_no.cmp(&b.0.line_no)));
+    for (line, sku_id) in lines {
         let need = line.quantity - reserved.get(&line.line_no).copied().unwrap_or(0);
         if need <= 0 {
             continue;
@@ -818,7 +822,8 @@ async fn allocations(tx: &mut TenantTx, id: &str, states: &str) -> Result<Vec<Al
     Ok(sqlx::query_as(&format!(
         "SELECT a.line_no, a.location_id, a.batch_key, a.quantity, ol.sku_id FROM order_allocations a \
          JOIN order_lines ol ON ol.tenant_id = a.tenant_id AND ol.order_id = a.order_id AND ol.line_no = a.line_no \
-         WHERE a.tenant_id = $1 AND a.order_id = $2 AND a.state IN ({states}) ORDER BY a.line_no"
+         WHERE a.tenant_id = $1 AND a.order_id = $2 AND a.state IN ({states}) \
+         ORDER BY ol.sku_id, a.location_id, a.batch_key, a.line_no"
     ))
     .bind(tid)
     .bind(id)

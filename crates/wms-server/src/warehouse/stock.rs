@@ -57,6 +57,22 @@ async fn load_balance(
         ""
     };
     let (tid, conn) = tx.split();
+    if backend == Backend::Postgres {
+        // Make sure the row exists before locking it: two transactions creating the same balance
+        // row (two picks onto one packing bench) then queue on the row lock instead of one of
+        // them failing on the primary key. A zero row satisfies every CHECK.
+        sqlx::query(
+            "INSERT INTO stock_balances (tenant_id, sku_id, location_id, batch_key, on_hand, reserved, since_ms) VALUES ($1, $2, $3, $4, 0, 0, $5) \
+             ON CONFLICT (tenant_id, sku_id, location_id, batch_key) DO NOTHING",
+        )
+        .bind(tid)
+        .bind(sku)
+        .bind(location)
+        .bind(batch_key)
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+    }
     let row: Option<(i64, i64)> = sqlx::query_as(&format!(
         "SELECT on_hand, reserved FROM stock_balances WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4{lock}"
     ))
@@ -93,7 +109,8 @@ pub async fn post(
     let now = now_ms();
     let (tid, conn) = tx.split();
     for (key, new) in changes {
-        let existed = current.get(&key) != Balance::default();
+        // On PostgreSQL `load_balance` created the row (possibly zero) before locking it.
+        let existed = backend == Backend::Postgres || current.get(&key) != Balance::default();
         let q = if new.on_hand == 0 && new.reserved == 0 {
             sqlx::query(
                 "DELETE FROM stock_balances WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4",

@@ -20,6 +20,7 @@ both_backends!(
     edits_are_versioned_and_locked_once_picking_starts,
     receiving_against_an_inbound_shipment,
     stock_verify_reports_a_balance_that_differs_from_its_ledger,
+    concurrent_picks_onto_one_bench_all_succeed,
 );
 
 struct Setup {
@@ -1115,4 +1116,50 @@ async fn stock_verify_reports_a_balance_that_differs_from_its_ledger(b: Backend)
         let upd = sqlx::Executor::execute(&mut c, "UPDATE stock_movements SET quantity = 1").await;
         assert!(upd.is_err(), "stock movements are immutable");
     }
+}
+
+/// Regression (PostgreSQL, found by the load generator): concurrent picks of the same SKUs onto the
+/// one packing bench raced on creating its balance row (409) and could deadlock (500).
+async fn concurrent_picks_onto_one_bench_all_succeed(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 40, None).await;
+    receive(&x, "TOWEL-1", "A-01-01-02", 40, None).await;
+    let mut ids = Vec::new();
+    for i in 0..16 {
+        // Half list TEA first, half TOWEL first: lock order must not depend on line order.
+        let lines = if i % 2 == 0 {
+            json!([{"sku": "TEA-1", "quantity": 1}, {"sku": "TOWEL-1", "quantity": 1}])
+        } else {
+            json!([{"sku": "TOWEL-1", "quantity": 1}, {"sku": "TEA-1", "quantity": 1}])
+        };
+        let id = create_order(&x, &format!("P-{i:02}"), lines).await;
+        let a =
+            x.s.post(
+                &format!("/api/v1/orders/{id}/allocate"),
+                Some(&x.sup.access),
+                json!({}),
+            )
+            .await;
+        assert_eq!(a.body["status"], "allocated", "{a:?}");
+        ids.push(id);
+    }
+    let x = std::sync::Arc::new(x);
+    let mut tasks = Vec::new();
+    for id in ids {
+        let x = x.clone();
+        tasks.push(tokio::spawn(async move {
+            x.s.post(
+                &format!("/api/v1/orders/{id}/pick"),
+                Some(&x.packer.access),
+                json!({}),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        let r = t.await.expect("join");
+        assert_eq!(r.body["status"], "picking", "{r:?}");
+    }
+    let out = crate::ops::cli(&x.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(out.status.success(), "{out:?}");
 }
