@@ -850,27 +850,18 @@ pub async fn start_picking(
         .ok_or(ApiError::NotFound("order"))?;
     let next = transition(&o, OrderEvent::StartPicking)?;
     let bench = master::first_location_of_kind(tx, &o.warehouse_id, LocationKind::Packing).await?;
-    let reference = format!("order:{id}");
-    for (line_no, loc, batch_key, qty, sku_id) in allocations(tx, id, "'reserved'").await? {
-        stock::post(
-            tx,
-            backend,
-            user,
-            &Post {
-                kind: MovementKind::Pick,
-                sku_id: &sku_id,
-                from: Some(&loc),
-                to: Some(&bench.id),
-                batch_key: &batch_key,
-                quantity: qty,
-                reason: "pick",
-                reference: Some(&reference),
-            },
-        )
-        .await?;
-        record_allocation(tx, id, line_no, &bench.id, &batch_key, qty, "picked").await?;
-    }
-    drop_allocations(tx, id, "'reserved'").await?;
+    transfer_allocations(
+        tx,
+        backend,
+        user,
+        id,
+        "'reserved'",
+        MovementKind::Pick,
+        Some(&bench.id),
+        "picked",
+        "pick",
+    )
+    .await?;
     set_status(tx, &o, next).await?;
     Ok(next)
 }
@@ -1141,27 +1132,18 @@ pub async fn dispatch(
             "record at least one package before dispatch",
         ));
     }
-    let reference = format!("order:{id}");
-    for (line_no, loc, batch_key, qty, sku_id) in allocations(tx, id, "'picked'").await? {
-        stock::post(
-            tx,
-            backend,
-            user,
-            &Post {
-                kind: MovementKind::Ship,
-                sku_id: &sku_id,
-                from: Some(&loc),
-                to: None,
-                batch_key: &batch_key,
-                quantity: qty,
-                reason: "dispatch",
-                reference: Some(&reference),
-            },
-        )
-        .await?;
-        record_allocation(tx, id, line_no, &loc, &batch_key, qty, "shipped").await?;
-    }
-    drop_allocations(tx, id, "'picked'").await?;
+    transfer_allocations(
+        tx,
+        backend,
+        user,
+        id,
+        "'picked'",
+        MovementKind::Ship,
+        None,
+        "shipped",
+        "dispatch",
+    )
+    .await?;
     set_status(tx, &o, next).await?;
     let (tid, conn) = tx.split();
     sqlx::query("UPDATE orders SET ship_time_ms = $1 WHERE tenant_id = $2 AND id = $3")
@@ -1184,29 +1166,18 @@ pub async fn cancel(
         .await?
         .ok_or(ApiError::NotFound("order"))?;
     let next = transition(&o, OrderEvent::Cancel)?;
-    let reference = format!("order:{id}");
-    for (line_no, loc, batch_key, qty, sku_id) in
-        allocations(tx, id, "'reserved', 'picked'").await?
-    {
-        stock::post(
-            tx,
-            backend,
-            user,
-            &Post {
-                kind: MovementKind::Unreserve,
-                sku_id: &sku_id,
-                from: Some(&loc),
-                to: None,
-                batch_key: &batch_key,
-                quantity: qty,
-                reason: "cancelled",
-                reference: Some(&reference),
-            },
-        )
-        .await?;
-        record_allocation(tx, id, line_no, &loc, &batch_key, qty, "released").await?;
-    }
-    drop_allocations(tx, id, "'reserved', 'picked'").await?;
+    transfer_allocations(
+        tx,
+        backend,
+        user,
+        id,
+        "'reserved', 'picked'",
+        MovementKind::Unreserve,
+        None,
+        "released",
+        "cancelled",
+    )
+    .await?;
     set_status(tx, &o, next).await?;
     Ok(next)
 }
@@ -1356,4 +1327,46 @@ async fn insert_lines(
             .await?;
     }
     Ok(())
+}
+
+/// Post one `kind` movement for every allocation of the order in `states` (into `to` for two-sided
+/// kinds; one-sided kinds act where the stock is), record each under `new_state`, and drop the old
+/// rows. Allocations come in SKU order, so concurrent orders lock balance rows in one global order.
+#[allow(clippy::too_many_arguments)]
+async fn transfer_allocations(
+    tx: &mut TenantTx,
+    backend: Backend,
+    user: &str,
+    id: &str,
+    states: &str,
+    kind: MovementKind,
+    to: Option<&str>,
+    new_state: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let reference = format!("order:{id}");
+    for (line_no, loc, batch_key, qty, sku_id) in allocations(tx, id, states).await? {
+        let post = Post {
+            kind,
+            sku_id: &sku_id,
+            from: Some(&loc),
+            to,
+            batch_key: &batch_key,
+            quantity: qty,
+            reason,
+            reference: Some(&reference),
+        };
+        stock::post(tx, backend, user, &post).await?;
+        record_allocation(
+            tx,
+            id,
+            line_no,
+            to.unwrap_or(&loc),
+            &batch_key,
+            qty,
+            new_state,
+        )
+        .await?;
+    }
+    drop_allocations(tx, id, states).await
 }
