@@ -384,6 +384,16 @@ impl Server {
         ))
     }
 
+    /// The HTTP version the client negotiated with the server (ALPN), e.g. `HTTP/1.1`.
+    async fn http_version(&self) -> anyhow::Result<String> {
+        let resp = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await?;
+        Ok(format!("{:?}", resp.version()))
+    }
+
     /// A request that must succeed (2xx); returns the body.
     async fn ok(
         &self,
@@ -1350,7 +1360,7 @@ async fn run_fulfilment(server: &Server, args: &Args, budget: Duration) -> anyho
         Backend::Postgres => pgbench_baseline(c, args.pgbench_seconds).await?,
     };
 
-    let mut out = machine_line(args.backend, &db_version, "HTTP/2", c);
+    let mut out = machine_line(args.backend, &db_version, &server.http_version().await?, c);
     out.push_str(&format!(
         "{} orders · {lines} lines ({:.2}/order) · {units} units ({:.2}/order, one pack scan each) · {} SKUs · \
          per order: allocate (supervisor) → pick → pack scans → 1 package → dispatch (packer) · \
@@ -1638,7 +1648,7 @@ async fn run_stock(server: &Server, args: &Args, budget: Duration) -> anyhow::Re
         }
     }
 
-    let mut out = machine_line(args.backend, &db_version, "HTTP/2", c);
+    let mut out = machine_line(args.backend, &db_version, &server.http_version().await?, c);
     out.push_str(&format!(
         "{} SKUs (every third lot-tracked, 2 lots) · {rows} stock balance rows (`SELECT COUNT(*) FROM stock_balances`) · \
          {n_batches} lots · {} storage bins · seeded by `demo::seed_warehouse` in one transaction in {seed_s:.1} s · \

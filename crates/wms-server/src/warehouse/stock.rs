@@ -109,34 +109,48 @@ pub async fn post(
     let now = now_ms();
     let (tid, conn) = tx.split();
     for (key, new) in changes {
-        // On PostgreSQL `load_balance` created the row (possibly zero) before locking it.
-        let existed = backend == Backend::Postgres || current.get(&key) != Balance::default();
-        let q = if new.on_hand == 0 && new.reserved == 0 {
-            sqlx::query(
-                "DELETE FROM stock_balances WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4",
-            )
-        } else if existed {
-            sqlx::query(
+        let bind = |q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>>| {
+            q.bind(tid.to_owned())
+                .bind(p.sku_id.to_owned())
+                .bind(key.location.clone())
+                .bind(p.batch_key.to_owned())
+        };
+        let zero = new.on_hand == 0 && new.reserved == 0;
+        let existed = current.get(&key) != Balance::default();
+        let q = match backend {
+            // PostgreSQL: `load_balance` created the row if it was missing and locked it. Rows are
+            // never deleted there, so a concurrent writer always finds the row and queues on its
+            // lock (deleting a zero row would let a waiting writer find nothing and lose its
+            // update). A zero row is simply a zero balance; listings skip it.
+            Backend::Postgres => bind(sqlx::query(
                 "UPDATE stock_balances SET on_hand = $5, reserved = $6 WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4",
-            )
-        } else {
-            // A new row. Under PostgreSQL a concurrent creator makes this a unique violation (409,
-            // retryable), never a lost update; existing rows were locked above.
-            sqlx::query(
+            ))
+            .bind(new.on_hand)
+            .bind(new.reserved),
+            // SQLite has one writer at a time, so the row's state read above is still current.
+            Backend::Sqlite if zero => bind(sqlx::query(
+                "DELETE FROM stock_balances WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4",
+            )),
+            Backend::Sqlite if existed => bind(sqlx::query(
+                "UPDATE stock_balances SET on_hand = $5, reserved = $6 WHERE tenant_id = $1 AND sku_id = $2 AND location_id = $3 AND batch_key = $4",
+            ))
+            .bind(new.on_hand)
+            .bind(new.reserved),
+            Backend::Sqlite => bind(sqlx::query(
                 "INSERT INTO stock_balances (tenant_id, sku_id, location_id, batch_key, on_hand, reserved, since_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
+            ))
+            .bind(new.on_hand)
+            .bind(new.reserved)
+            .bind(now),
         };
-        let q = q
-            .bind(tid)
-            .bind(p.sku_id)
-            .bind(&key.location)
-            .bind(p.batch_key);
-        let q = match (new.on_hand == 0 && new.reserved == 0, existed) {
-            (true, _) => q,
-            (false, true) => q.bind(new.on_hand).bind(new.reserved),
-            (false, false) => q.bind(new.on_hand).bind(new.reserved).bind(now),
-        };
-        q.execute(&mut *conn).await?;
+        // Exactly one balance row must change; anything else means the row moved under us, and
+        // writing the movement without its balance would break the ledger: refuse instead.
+        let affected = q.execute(&mut *conn).await?.rows_affected();
+        if affected != 1 {
+            return Err(ApiError::Conflict(format!(
+                "the stock balance of {key} changed concurrently ({affected} rows); retry"
+            )));
+        }
     }
     sqlx::query(
         "INSERT INTO stock_movements (tenant_id, id, at_ms, kind, sku_id, from_location, to_location, batch_key, quantity, reason_code, user_id, reference) \
@@ -225,7 +239,7 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
          JOIN locations l ON l.tenant_id = b.tenant_id AND l.id = b.location_id \
          JOIN warehouses w ON w.tenant_id = l.tenant_id AND w.id = l.warehouse_id \
          LEFT JOIN batches bt ON bt.tenant_id = b.tenant_id AND bt.id = b.batch_key \
-         WHERE b.tenant_id = $1 AND ($2 = '' OR s.seller_sku = $2) AND ($3 = '' OR l.code = $3) AND ($4 = '' OR bt.lot = $4) \
+         WHERE b.tenant_id = $1 AND (b.on_hand > 0 OR b.reserved > 0) AND ($2 = '' OR s.seller_sku = $2) AND ($3 = '' OR l.code = $3) AND ($4 = '' OR bt.lot = $4) \
            AND ($5 = '' OR (bt.expiry IS NOT NULL AND bt.expiry <= $5)){low} \
          ORDER BY s.seller_sku, l.walk_order, l.code, bt.expiry LIMIT $6"
     );

@@ -219,6 +219,7 @@ impl TestServer {
         role: Role,
     ) -> TestUser {
         let mut u = self.user(tenant, email, role).await;
+        clear_of_step_boundary().await;
         let r = self
             .post(
                 "/api/v1/auth/login",
@@ -368,6 +369,22 @@ pub struct TestUser {
 pub struct Tokens {
     pub access: String,
     pub refresh: String,
+}
+
+/// Sleep past the next TOTP step boundary when it is less than 4 s away: the tests use codes of
+/// neighbouring steps (enrol at -1, log in at 0, step up at +1), which a boundary passing between
+/// computing a code and the server checking it would push out of the ±1 window.
+pub async fn clear_of_step_boundary() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    let into_step = now.as_millis() % 30_000;
+    if into_step > 26_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(
+            (30_000 - into_step) as u64 + 200,
+        ))
+        .await;
+    }
 }
 
 /// The TOTP code for now + `step_offset` steps (±1 is inside the accepted window).

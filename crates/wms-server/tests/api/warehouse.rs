@@ -21,6 +21,7 @@ both_backends!(
     receiving_against_an_inbound_shipment,
     stock_verify_reports_a_balance_that_differs_from_its_ledger,
     concurrent_picks_onto_one_bench_all_succeed,
+    dispatch_emptying_the_bench_while_another_pick_arrives_loses_nothing,
 );
 
 struct Setup {
@@ -1162,4 +1163,81 @@ async fn concurrent_picks_onto_one_bench_all_succeed(b: Backend) {
     }
     let out = crate::ops::cli(&x.s, &["stock", "verify", "--tenant", "acme"], None);
     assert!(out.status.success(), "{out:?}");
+}
+
+/// Regression (PostgreSQL, found by the load generator): a dispatch that emptied the packing
+/// bench's balance row deleted it while a concurrent pick waited for that row's lock; the pick then
+/// updated nothing and its balance change was lost (ledger and balances disagreed).
+async fn dispatch_emptying_the_bench_while_another_pick_arrives_loses_nothing(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 30, None).await;
+    let mut ids = Vec::new();
+    for i in 0..13 {
+        let id = create_order(
+            &x,
+            &format!("R-{i:02}"),
+            json!([{"sku": "TEA-1", "quantity": 1}]),
+        )
+        .await;
+        let a =
+            x.s.post(
+                &format!("/api/v1/orders/{id}/allocate"),
+                Some(&x.sup.access),
+                json!({}),
+            )
+            .await;
+        assert_eq!(a.body["status"], "allocated", "{a:?}");
+        ids.push(id);
+    }
+    let pack = |id: String| {
+        let x = &x;
+        async move {
+            let p =
+                x.s.post(
+                    &format!("/api/v1/orders/{id}/pack"),
+                    Some(&x.packer.access),
+                    json!({"barcode": "TEA-1"}),
+                )
+                .await;
+            assert_eq!(p.body["status"], "packed", "{p:?}");
+            let k =
+                x.s.post(
+                    &format!("/api/v1/orders/{id}/packages"),
+                    Some(&x.packer.access),
+                    json!({"box_type": "60", "weight_g": 300}),
+                )
+                .await;
+            assert_eq!(k.status, StatusCode::CREATED, "{k:?}");
+        }
+    };
+    x.s.post(
+        &format!("/api/v1/orders/{}/pick", ids[0]),
+        Some(&x.packer.access),
+        json!({}),
+    )
+    .await;
+    pack(ids[0].clone()).await;
+    // Each round: the only unit on the bench leaves (its row goes to zero) while the next order's
+    // unit is picked onto the bench.
+    for w in ids.windows(2) {
+        let (d, p) = (
+            format!("/api/v1/orders/{}/dispatch", w[0]),
+            format!("/api/v1/orders/{}/pick", w[1]),
+        );
+        let (dr, pr) = tokio::join!(
+            x.s.post(&d, Some(&x.packer.access), json!({})),
+            x.s.post(&p, Some(&x.packer.access), json!({}))
+        );
+        assert_eq!(dr.body["status"], "dispatched", "{dr:?}");
+        assert_eq!(pr.body["status"], "picking", "{pr:?}");
+        pack(w[1].clone()).await;
+    }
+    let out = crate::ops::cli(&x.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let tea = stock_of(&x, "TEA-1").await;
+    assert_eq!((total(&tea, "on_hand"), total(&tea, "reserved")), (18, 1));
 }
