@@ -107,7 +107,14 @@ impl Db {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL is persistent (set at migration); these are per connection.
-                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;").await?;
+                        // `optimize=0x10002` refreshes the planner's statistics where they are stale
+                        // (bounded by analysis_limit): without statistics SQLite picks join orders
+                        // that scan every stock balance of the tenant.
+                        conn.execute(
+                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; \
+                             PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })

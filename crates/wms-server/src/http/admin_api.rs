@@ -1,6 +1,6 @@
 //! `/api/v1/users` and `/api/v1/audit`: administration (admin only; role changes need step-up).
 
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,7 +9,7 @@ use wms_core::ids::UserId;
 use wms_core::role::Role;
 use wms_core::wire::{AuditPage, Problem, RoleChangeRequest, UserInfo};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery};
 use crate::accounts::{self, AccountError, UserRow};
 use crate::audit::{self, NewEvent};
 use crate::auth::extract::{Authorized, req};
@@ -216,7 +216,7 @@ pub struct AuditQuery {
     responses((status = 200, body = AuditPage), (status = 403, body = Problem)))]
 pub async fn audit_log(
     mut auth: Authorized<req::ReadAudit>,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<axum::Json<AuditPage>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {

@@ -1,12 +1,12 @@
 //! Inventory control: adjustment approvals (four eyes) and cycle counts; SKU import from CSV.
 
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wms_core::wire::Problem;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery};
 use super::warehouse_api::batch_of;
 use crate::auth::extract::{Authorized, req};
 use crate::error::ApiError;
@@ -16,7 +16,7 @@ use crate::warehouse::master;
 #[utoipa::path(get, path = "/api/v1/adjustments", tag = "inventory", security(("bearer" = [])), params(AdjustmentQuery), responses((status = 200, body = Vec<AdjustmentRequest>)))]
 pub async fn list_adjustments(
     mut auth: Authorized<req::ManageInventory>,
-    Query(q): Query<AdjustmentQuery>,
+    ApiQuery(q): ApiQuery<AdjustmentQuery>,
 ) -> Result<axum::Json<Vec<AdjustmentRequest>>, ApiError> {
     Ok(axum::Json(
         control::list_adjustments(&mut auth.tx, q.status.as_deref().unwrap_or("pending")).await?,

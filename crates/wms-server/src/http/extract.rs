@@ -95,3 +95,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
         Ok(ClientInfo(crate::auth::service::Client { ip, device }))
     }
 }
+
+/// `Query<T>` whose rejections (unknown parameter, bad value) are 400 problems, not plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(v) = axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        Ok(ApiQuery(v))
+    }
+}

@@ -1,6 +1,6 @@
 //! Orders and fulfilment: `/api/v1/orders…`, `/api/v1/returns…`.
 
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -8,7 +8,7 @@ use wms_core::audit::{AuditAction, Outcome};
 use wms_core::fulfilment::OrderState;
 use wms_core::wire::Problem;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery};
 use crate::audit::NewEvent;
 use crate::auth::extract::{Authorized, req};
 use crate::error::ApiError;
@@ -54,7 +54,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrderQuery), responses((status = 200, body = Vec<OrderSummary>)))]
 pub async fn list(
     mut auth: Authorized<req::Pack>,
-    Query(q): Query<OrderQuery>,
+    ApiQuery(q): ApiQuery<OrderQuery>,
 ) -> Result<axum::Json<Vec<OrderSummary>>, ApiError> {
     Ok(axum::Json(orders::list(&mut auth.tx, &q).await?))
 }
@@ -237,7 +237,7 @@ pub struct BatchPickQuery {
     responses((status = 200, description = "One walk through the warehouse for several orders", body = Vec<PickLine>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn batch_pick_list(
     mut auth: Authorized<req::Pack>,
-    Query(q): Query<BatchPickQuery>,
+    ApiQuery(q): ApiQuery<BatchPickQuery>,
 ) -> Result<axum::Json<Vec<PickLine>>, ApiError> {
     let ids: Vec<String> = q
         .orders

@@ -1,13 +1,12 @@
 //! Master data and inventory: `/api/v1/warehouses`, `/locations`, `/skus`, `/stock`, `/movements`.
 
-use axum::extract::Query;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use wms_core::ledger::MovementKind;
 use wms_core::wire::Problem;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery};
 use crate::auth::extract::{Authorized, req};
 use crate::error::ApiError;
 use crate::warehouse::control::{self, AdjustOutcome, Adjustment};
@@ -44,7 +43,7 @@ pub struct LocationQuery {
 #[utoipa::path(get, path = "/api/v1/locations", tag = "inventory", security(("bearer" = [])), params(LocationQuery), responses((status = 200, body = Vec<Location>)))]
 pub async fn list_locations(
     mut auth: Authorized<req::Pack>,
-    Query(q): Query<LocationQuery>,
+    ApiQuery(q): ApiQuery<LocationQuery>,
 ) -> Result<axum::Json<Vec<Location>>, ApiError> {
     Ok(axum::Json(
         master::list_locations(&mut auth.tx, q.warehouse.as_deref()).await?,
@@ -75,7 +74,7 @@ pub struct SkuQuery {
 #[utoipa::path(get, path = "/api/v1/skus", tag = "inventory", security(("bearer" = [])), params(SkuQuery), responses((status = 200, body = Vec<Sku>)))]
 pub async fn list_skus(
     mut auth: Authorized<req::Pack>,
-    Query(q): Query<SkuQuery>,
+    ApiQuery(q): ApiQuery<SkuQuery>,
 ) -> Result<axum::Json<Vec<Sku>>, ApiError> {
     let limit = q.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
@@ -103,7 +102,7 @@ pub async fn create_sku(
 #[utoipa::path(get, path = "/api/v1/stock", tag = "inventory", security(("bearer" = [])), params(StockQuery), responses((status = 200, body = Vec<StockRow>), (status = 403, body = Problem)))]
 pub async fn stock(
     mut auth: Authorized<req::ManageInventory>,
-    Query(q): Query<StockQuery>,
+    ApiQuery(q): ApiQuery<StockQuery>,
 ) -> Result<axum::Json<Vec<StockRow>>, ApiError> {
     Ok(axum::Json(stock::query(&mut auth.tx, &q).await?))
 }
@@ -111,7 +110,7 @@ pub async fn stock(
 #[utoipa::path(get, path = "/api/v1/movements", tag = "inventory", security(("bearer" = [])), params(MovementQuery), responses((status = 200, body = Vec<MovementRow>)))]
 pub async fn movements(
     mut auth: Authorized<req::ManageInventory>,
-    Query(q): Query<MovementQuery>,
+    ApiQuery(q): ApiQuery<MovementQuery>,
 ) -> Result<axum::Json<Vec<MovementRow>>, ApiError> {
     Ok(axum::Json(stock::movements(&mut auth.tx, &q).await?))
 }

@@ -226,11 +226,48 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
     if let Some(d) = &q.expiring_before {
         super::parse_date("expiring_before", d)?;
     }
-    let (tid, conn) = tx.split();
-    let low = if q.low_stock == Some(true) {
-        " AND s.low_stock_level >= (SELECT COALESCE(SUM(x.on_hand - x.reserved), 0) FROM stock_balances x WHERE x.tenant_id = b.tenant_id AND x.sku_id = b.sku_id)"
+    // Only the filters actually given become SQL: `($n = '' OR col = $n)` would keep the planner
+    // from using any index (and PostgreSQL's generic plan for it joins every row of the tenant).
+    // Each combination of filters is its own statement, still with bound parameters only.
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let mut conds = vec![
+        "b.tenant_id = $1".to_owned(),
+        "(b.on_hand > 0 OR b.reserved > 0)".to_owned(),
+    ];
+    let mut binds: Vec<String> = vec![tx.tid().to_owned()];
+    let mut add = |cond: &str, value: String| {
+        binds.push(value);
+        conds.push(cond.replace("$?", &format!("${}", binds.len())));
+    };
+    if let Some(v) = given(&q.sku) {
+        add("s.seller_sku = $?", v);
+    }
+    if let Some(v) = given(&q.location) {
+        add("l.code = $?", v);
+    }
+    if let Some(v) = given(&q.batch) {
+        add("bt.lot = $?", v);
+    }
+    let expiring = given(&q.expiring_before);
+    if let Some(v) = expiring.clone() {
+        add("bt.expiry <= $?", v);
+    }
+    if q.low_stock == Some(true) {
+        conds.push(
+            "s.low_stock_level >= (SELECT COALESCE(SUM(x.on_hand - x.reserved), 0) FROM stock_balances x WHERE x.tenant_id = b.tenant_id AND x.sku_id = b.sku_id)"
+                .to_owned(),
+        );
+    }
+    // Expiry listings are read soonest first, and that order lets an expiry index stop early.
+    let (batch_join, order) = if expiring.is_some() {
+        ("JOIN", "bt.expiry, s.seller_sku, l.walk_order, l.code")
     } else {
-        ""
+        ("LEFT JOIN", "s.seller_sku, l.walk_order, l.code, bt.expiry")
     };
     let sql = format!(
         "SELECT s.seller_sku, s.name, w.code, l.code, l.kind, bt.lot, bt.expiry, b.on_hand, b.reserved \
@@ -238,20 +275,16 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
          JOIN skus s ON s.tenant_id = b.tenant_id AND s.id = b.sku_id \
          JOIN locations l ON l.tenant_id = b.tenant_id AND l.id = b.location_id \
          JOIN warehouses w ON w.tenant_id = l.tenant_id AND w.id = l.warehouse_id \
-         LEFT JOIN batches bt ON bt.tenant_id = b.tenant_id AND bt.id = b.batch_key \
-         WHERE b.tenant_id = $1 AND (b.on_hand > 0 OR b.reserved > 0) AND ($2 = '' OR s.seller_sku = $2) AND ($3 = '' OR l.code = $3) AND ($4 = '' OR bt.lot = $4) \
-           AND ($5 = '' OR (bt.expiry IS NOT NULL AND bt.expiry <= $5)){low} \
-         ORDER BY s.seller_sku, l.walk_order, l.code, bt.expiry LIMIT $6"
+         {batch_join} batches bt ON bt.tenant_id = b.tenant_id AND bt.id = b.batch_key \
+         WHERE {} ORDER BY {order} LIMIT ${}",
+        conds.join(" AND "),
+        binds.len() + 1
     );
-    let rows: Vec<StockTuple> = sqlx::query_as(&sql)
-        .bind(tid)
-        .bind(q.sku.as_deref().unwrap_or(""))
-        .bind(q.location.as_deref().unwrap_or(""))
-        .bind(q.batch.as_deref().unwrap_or(""))
-        .bind(q.expiring_before.as_deref().unwrap_or(""))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+    let mut query = sqlx::query_as::<_, StockTuple>(&sql);
+    for v in &binds {
+        query = query.bind(v);
+    }
+    let rows = query.bind(limit).fetch_all(tx.conn()).await?;
     Ok(rows
         .into_iter()
         .map(|r| StockRow {

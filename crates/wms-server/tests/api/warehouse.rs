@@ -22,6 +22,7 @@ both_backends!(
     stock_verify_reports_a_balance_that_differs_from_its_ledger,
     concurrent_picks_onto_one_bench_all_succeed,
     dispatch_emptying_the_bench_while_another_pick_arrives_loses_nothing,
+    stock_queries_filter_by_location_lot_expiry_and_low_stock,
 );
 
 struct Setup {
@@ -1240,4 +1241,77 @@ async fn dispatch_emptying_the_bench_while_another_pick_arrives_loses_nothing(b:
     );
     let tea = stock_of(&x, "TEA-1").await;
     assert_eq!((total(&tea, "on_hand"), total(&tea, "reserved")), (18, 1));
+}
+
+async fn stock_queries_filter_by_location_lot_expiry_and_low_stock(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 10, None).await;
+    receive(&x, "TOWEL-1", "A-01-01-02", 2, None).await;
+    receive(&x, "CHOC-1", "A-01-01-02", 5, Some(("LOT-NEAR", 20))).await;
+    receive(&x, "CHOC-1", "A-01-01-01", 5, Some(("LOT-FAR", 300))).await;
+    let q = |path: String| {
+        let x = &x;
+        async move {
+            let r = x.s.get(&path, &x.sup.access).await;
+            assert_eq!(r.status, StatusCode::OK, "{r:?}");
+            r.body.as_array().cloned().unwrap_or_default()
+        }
+    };
+    let by_bin = q("/api/v1/stock?location=A-01-01-02".into()).await;
+    let mut skus: Vec<&str> = by_bin.iter().filter_map(|r| r["sku"].as_str()).collect();
+    skus.sort_unstable();
+    assert_eq!(skus, ["CHOC-1", "TOWEL-1"]);
+    let by_lot = q("/api/v1/stock?batch=LOT-FAR".into()).await;
+    assert_eq!(
+        (by_lot.len(), by_lot[0]["location"].as_str()),
+        (1, Some("A-01-01-01"))
+    );
+    let expiring = q(format!("/api/v1/stock?expiring_before={}", date_in(60))).await;
+    assert_eq!(expiring.len(), 1);
+    assert_eq!(expiring[0]["lot"], "LOT-NEAR");
+    let both = q(format!(
+        "/api/v1/stock?sku=CHOC-1&expiring_before={}",
+        date_in(400)
+    ))
+    .await;
+    assert_eq!(
+        both.iter()
+            .map(|r| r["lot"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["LOT-NEAR", "LOT-FAR"],
+        "soonest first"
+    );
+    // Low stock: TOWEL (2 available) is at or below its level once the level is raised to 2.
+    let skus_list = x.s.get("/api/v1/skus", &x.sup.access).await;
+    let towel = skus_list
+        .body
+        .as_array()
+        .expect("skus")
+        .iter()
+        .find(|s| s["seller_sku"] == "TOWEL-1")
+        .cloned()
+        .expect("towel");
+    let e =
+        x.s.call(
+            Method::PATCH,
+            &format!("/api/v1/skus/{}", towel["id"].as_str().expect("id")),
+            Some(&x.sup.access),
+            Some(json!({"version": towel["version"], "low_stock_level": 2})),
+        )
+        .await;
+    assert_eq!(e.status, StatusCode::OK, "{e:?}");
+    let low = q("/api/v1/stock?low_stock=true".into()).await;
+    assert_eq!(
+        low.iter()
+            .filter_map(|r| r["sku"].as_str())
+            .collect::<Vec<_>>(),
+        ["TOWEL-1"]
+    );
+    assert!(q("/api/v1/stock?location=NOWHERE".into()).await.is_empty());
+    x.s.get("/api/v1/stock?expiring_before=tomorrow", &x.sup.access)
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    x.s.get("/api/v1/stock?colour=red", &x.sup.access)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "bad_request");
 }
