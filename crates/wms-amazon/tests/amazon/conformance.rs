@@ -197,7 +197,7 @@ fn param<'a>(ex: &'a Example, name: &str) -> Option<&'a Value> {
     ex.request.pointer(&format!("/parameters/{name}/value"))
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -207,7 +207,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn included(v: Option<&Value>) -> Vec<IncludedData> {
+pub(crate) fn included(v: Option<&Value>) -> Vec<IncludedData> {
     strings(v)
         .into_iter()
         .map(|s| serde_json::from_value(Value::String(s)).expect("includedData value"))

@@ -5,3 +5,4 @@
 
 mod conformance;
 mod http;
+mod sandbox;
