@@ -12,7 +12,8 @@ pub enum FaultKind {
     /// 500 `InternalFailure`.
     ServerError,
     /// Sleep `delayMs` before handling the call (default 60 s: longer than a client timeout).
-    /// Nothing happens if the client gives up first.
+    /// Whether the call is still handled after the client gave up depends on the server
+    /// noticing the closed connection: tests must not rely on either outcome.
     Delay,
     /// Handle the call (a confirmation IS recorded), then hold the response back for `delayMs`
     /// (default 600 s), so the client times out without knowing the effect happened.
