@@ -175,6 +175,9 @@ impl Client {
     ) -> Result<Success, Error> {
         let retry = self.inner.retry;
         let mut attempt = 0;
+        // A refused token is refreshed and the call repeated once: an access token can be
+        // revoked or expire early, and only LWA can say whether the authorization itself is gone.
+        let mut reauthenticated = false;
         loop {
             attempt += 1;
             let last = attempt >= retry.max_attempts;
@@ -238,6 +241,15 @@ impl Client {
                     if status == 401 || status == 403 {
                         // An expired or rejected token: the next call fetches a fresh one.
                         self.tokens.invalidate().await;
+                        if !reauthenticated {
+                            reauthenticated = true;
+                            tracing::info!(
+                                status,
+                                request_id = err.request_id.as_deref(),
+                                "access token refused: retrying once with a fresh one"
+                            );
+                            continue;
+                        }
                     }
                     if !is_retryable_status(status) || last {
                         tracing::warn!(status, request_id = err.request_id.as_deref(), codes = ?err.codes(), attempt, "SP-API error");

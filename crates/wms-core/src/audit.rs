@@ -34,10 +34,13 @@ pub enum AuditAction {
     AccessDenied,
     PiiRead,
     KeyRotated,
+    AmazonAuthorized,
+    AmazonRevoked,
+    AmazonPiiPurged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 22] = [
         Self::TenantCreated,
         Self::UserCreated,
         Self::LoginOk,
@@ -57,6 +60,9 @@ impl AuditAction {
         Self::AccessDenied,
         Self::PiiRead,
         Self::KeyRotated,
+        Self::AmazonAuthorized,
+        Self::AmazonRevoked,
+        Self::AmazonPiiPurged,
     ];
 
     #[must_use]
@@ -81,6 +87,9 @@ impl AuditAction {
             Self::AccessDenied => "access_denied",
             Self::PiiRead => "pii_read",
             Self::KeyRotated => "key_rotated",
+            Self::AmazonAuthorized => "amazon_authorized",
+            Self::AmazonRevoked => "amazon_revoked",
+            Self::AmazonPiiPurged => "amazon_pii_purged",
         }
     }
 

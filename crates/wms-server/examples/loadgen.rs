@@ -9,6 +9,12 @@
 //!   machine's raw database baseline (SQLite INSERT+COMMIT rate, or `pgbench -N` TPS) for scale.
 //! - `stock`: ~100,000 stock balance rows (`--skus` SKUs seeded in one transaction), then
 //!   `GET /api/v1/stock` by SKU, by bin and by expiry date; p50/p99 against the 50 ms target.
+//! - `feedback`: Amazon shipment feedback against the in-process `wms-sandbox`: `--orders`
+//!   (default 500 for this scenario) Amazon orders synced, fulfilled and dispatched with the
+//!   feedback worker stopped, then the worker started on the backlog: confirmations per second
+//!   against the sandbox's allowed rate (`--feedback-rate`, burst `--feedback-burst`), 429s after
+//!   the first, exactly one package per order at the sandbox; then dispatch-to-confirmed latency
+//!   for orders dispatched one at a time under the rate limit.
 //!
 //! ```text
 //! cargo run --release -p wms-server --example loadgen -- \
@@ -68,6 +74,8 @@ enum Scenario {
     Fulfilment,
     /// Stock queries over ~100,000 balance rows.
     Stock,
+    /// Amazon shipment feedback: backlog drain rate and dispatch-to-confirmation latency.
+    Feedback,
 }
 
 #[derive(Parser, Debug)]
@@ -112,6 +120,15 @@ struct Args {
     /// before the server connects (e.g. `force_custom_plan`). Default: the server's default (auto).
     #[arg(long, value_parser = ["auto", "force_custom_plan", "force_generic_plan"])]
     pg_plan_cache_mode: Option<String>,
+    /// confirmShipment usage plan at the sandbox: requests per second. Feedback scenario.
+    #[arg(long, default_value_t = 2.0)]
+    feedback_rate: f64,
+    /// confirmShipment usage plan at the sandbox: burst. Feedback scenario.
+    #[arg(long, default_value_t = 10.0)]
+    feedback_burst: f64,
+    /// Orders dispatched one at a time for the latency phase. Feedback scenario.
+    #[arg(long, default_value_t = 30)]
+    latency_orders: usize,
     /// Keep the data directory (SQLite file) or the PostgreSQL database afterwards, for EXPLAIN.
     #[arg(long)]
     keep_data: bool,
@@ -135,6 +152,14 @@ async fn main() -> anyhow::Result<()> {
     if args.orders == 0 || args.skus() == 0 || args.queries == 0 {
         bail!("--orders, --skus and --queries must be at least 1");
     }
+    let args = if args.scenario == Scenario::Feedback && args.orders == 10_000 {
+        Args {
+            orders: 500,
+            ..args
+        }
+    } else {
+        args
+    };
     let budget = Duration::from_secs(args.max_seconds.unwrap_or(match args.scenario {
         Scenario::Auth => 120,
         _ => 900,
@@ -169,6 +194,27 @@ async fn main() -> anyhow::Result<()> {
             Some(db)
         }
     };
+    let sandbox = if args.scenario == Scenario::Feedback {
+        let sb_dir = dir.path().join("sandbox");
+        let mut config = wms_sandbox::SandboxConfig::new(&sb_dir);
+        config.settings.search_lag_secs = 0;
+        let sb = wms_sandbox::Sandbox::start(config).await?;
+        sb.control().set_rate_plan(
+            wms_sandbox::Operation::ConfirmShipment,
+            wms_sandbox::RatePlan {
+                rate: args.feedback_rate,
+                burst: args.feedback_burst,
+            },
+        )?;
+        settings.amazon.lwa_token_url = sb.urls().lwa_token_url.clone();
+        settings.amazon.sp_api_base = sb.urls().amazon.clone();
+        settings.amazon.ca_cert = Some(sb.urls().ca_cert.clone());
+        // The backlog builds up first; the worker is started by the scenario.
+        settings.amazon.workers = false;
+        Some(sb)
+    } else {
+        None
+    };
     let argon2 = settings.argon2;
     println!(
         "backend: {}, Argon2id m={} KiB t={} p={} (production defaults), cores: {}",
@@ -201,6 +247,10 @@ async fn main() -> anyhow::Result<()> {
             .map(|r| r.markdown(&args, argon2)),
         Scenario::Fulfilment => Box::pin(run_fulfilment(&server, &args, budget)).await,
         Scenario::Stock => Box::pin(run_stock(&server, &args, budget)).await,
+        Scenario::Feedback => match &sandbox {
+            Some(sb) => Box::pin(run_feedback(&server, sb, &args, budget)).await,
+            None => Err(anyhow::anyhow!("sandbox not started")),
+        },
     };
     // Drop the client (and its idle keep-alive connections) so that shutdown drains at once.
     let Server { state, .. } = server;
@@ -422,32 +472,42 @@ impl Server {
             .to_owned())
     }
 
-    /// A supervisor who enrols TOTP through the API as the test harness does (login →
+    /// A supervisor who enrols TOTP through the API as the test harness does.
+    async fn supervisor(&self, tenant: wms_core::ids::TenantId) -> anyhow::Result<String> {
+        self.privileged(tenant, SUPERVISOR, Role::Supervisor).await
+    }
+
+    /// A privileged user who enrols TOTP through the API as the test harness does (login →
     /// enrollment_token → enroll → verify with the previous step's code), then logs in with the
     /// current step's code. Returns the access token.
-    async fn supervisor(&self, tenant: wms_core::ids::TenantId) -> anyhow::Result<String> {
+    async fn privileged(
+        &self,
+        tenant: wms_core::ids::TenantId,
+        email: &str,
+        role: Role,
+    ) -> anyhow::Result<String> {
         wms_server::accounts::create_user(
             &self.state.db,
             &self.state.keys,
             &self.state.hasher,
             tenant,
-            SUPERVISOR,
-            Role::Supervisor,
+            email,
+            role,
             Some(PASSWORD),
             "loadgen",
         )
         .await
-        .context("create supervisor")?;
+        .context("create privileged user")?;
         let (status, r) = self
             .call(
                 Method::POST,
                 LOGIN,
                 None,
-                Some(&json!({"tenant": TENANT, "email": SUPERVISOR, "password": PASSWORD})),
+                Some(&json!({"tenant": TENANT, "email": email, "password": PASSWORD})),
             )
             .await?;
         let Some(enrol) = r["enrollment_token"].as_str() else {
-            bail!("supervisor login: expected mfa_enrollment_required, got {status} {r}");
+            bail!("{email} login: expected mfa_enrollment_required, got {status} {r}");
         };
         let e = self
             .ok(
@@ -466,7 +526,7 @@ impl Server {
             Some(&json!({"code": totp_code(&secret, -1)?})),
         )
         .await?;
-        self.login_as(SUPERVISOR, Some(&secret)).await
+        self.login_as(email, Some(&secret)).await
     }
 
     async fn me(&self, token: &str) -> anyhow::Result<()> {
@@ -1680,4 +1740,355 @@ async fn run_stock(server: &Server, args: &Args, budget: Duration) -> anyhow::Re
         ));
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feedback scenario.
+
+const SELLER: &str = "A1BENCHSELLER";
+
+/// Allocate, pick, pack (one scan per line), one package with a Yamato number, dispatch.
+async fn fulfil_amazon(
+    server: &Server,
+    sup: &str,
+    packer: &str,
+    id: &str,
+    serial: u64,
+) -> anyhow::Result<()> {
+    server
+        .ok(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/allocate"),
+            Some(sup),
+            Some(&json!({})),
+        )
+        .await?;
+    server
+        .ok(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/pick"),
+            Some(packer),
+            Some(&json!({})),
+        )
+        .await?;
+    let o = server
+        .ok(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(packer),
+            None,
+        )
+        .await?;
+    for l in o["lines"].as_array().context("lines")? {
+        server
+            .ok(
+                Method::POST,
+                &format!("/api/v1/orders/{id}/pack"),
+                Some(packer),
+                Some(&json!({"barcode": l["sku"], "quantity": l["quantity"]})),
+            )
+            .await?;
+    }
+    let tracking = format!("{serial:011}{}", serial % 7);
+    server
+        .ok(Method::POST, &format!("/api/v1/orders/{id}/packages"), Some(packer), Some(&json!({"box_type": "60", "weight_g": 500, "carrier": "yamato", "tracking_number": tracking})))
+        .await?;
+    server
+        .ok(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/dispatch"),
+            Some(packer),
+            Some(&json!({})),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn run_feedback(
+    server: &Server,
+    sb: &wms_sandbox::RunningSandbox,
+    args: &Args,
+    budget: Duration,
+) -> anyhow::Result<String> {
+    let db_version = server.db_version().await?;
+    let (tenant, sup, packer) = tenant_with_users(server).await?;
+    let admin = server
+        .privileged(tenant, "admin@bench.example", Role::Admin)
+        .await?;
+    let ctl = sb.control();
+    ctl.register_seller(wms_sandbox::SellerRegistration {
+        selling_partner_id: SELLER.into(),
+        client_id: "amzn1.application-oa2-client.bench".into(),
+        client_secret: "bench-client-secret".into(),
+        refresh_token: "Atzr|bench-refresh-token".into(),
+        marketplace_ids: vec![],
+        pii_granted: true,
+    })?;
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/warehouses",
+            Some(&sup),
+            Some(&json!({"code": "BENCH1", "name": "ベンチ倉庫"})),
+        )
+        .await?;
+    for (code, parent, level, kind) in [
+        ("PACK", None, "zone", "packing"),
+        ("PACK-01", Some("PACK"), "aisle", "packing"),
+        ("PACK-01-01", Some("PACK-01"), "bin", "packing"),
+        ("A", None, "zone", "storage"),
+        ("A-01", Some("A"), "aisle", "storage"),
+        ("A-01-01-01", Some("A-01"), "bin", "storage"),
+    ] {
+        server
+            .ok(
+                Method::POST,
+                "/api/v1/locations",
+                Some(&sup),
+                Some(&json!({"code": code, "parent": parent, "level": level, "kind": kind})),
+            )
+            .await?;
+    }
+    let skus: Vec<String> = (1..=20).map(|i| format!("FB-{i:03}")).collect();
+    for sku in &skus {
+        server
+            .ok(
+                Method::POST,
+                "/api/v1/skus",
+                Some(&sup),
+                Some(&json!({"seller_sku": sku, "name": "ベンチ商品"})),
+            )
+            .await?;
+        server
+            .ok(
+                Method::POST,
+                "/api/v1/stock/receive",
+                Some(&sup),
+                Some(&json!({"sku": sku, "location": "A-01-01-01", "quantity": 100_000})),
+            )
+            .await?;
+    }
+    let auth = server
+        .ok(
+            Method::POST,
+            "/api/v1/amazon/authorizations",
+            Some(&admin),
+            Some(&json!({
+                "selling_partner_id": SELLER,
+                "lwa_client_id": "amzn1.application-oa2-client.bench",
+                "lwa_client_secret": "bench-client-secret",
+                "refresh_token": "Atzr|bench-refresh-token",
+                "pii_recipient": true,
+            })),
+        )
+        .await?;
+    let auth_id = auth["id"].as_str().context("authorization id")?.to_owned();
+    let total = args.orders + args.latency_orders;
+    ctl.generate_orders(
+        SELLER,
+        &wms_sandbox::GenerateOrders {
+            count: u32::try_from(total)?,
+            skus: skus
+                .iter()
+                .map(|s| wms_sandbox::SkuSpec::Sku(s.clone()))
+                .collect(),
+            seed: Some(args.seed),
+            marketplace_id: None,
+            max_lines: Some(2),
+            max_quantity: Some(2),
+            created_before: None,
+            spread_minutes: Some(60),
+            prime_share: None,
+        },
+    )?;
+    let t = Instant::now();
+    let report = server
+        .ok(
+            Method::POST,
+            &format!("/api/v1/amazon/authorizations/{auth_id}/sync"),
+            Some(&sup),
+            Some(&json!({})),
+        )
+        .await?;
+    eprintln!(
+        "synced {} orders in {:.1} s ({} pages)",
+        report["created"],
+        t.elapsed().as_secs_f64(),
+        report["pages"]
+    );
+    let ids: Vec<String> = {
+        let orders = server
+            .ok(Method::GET, "/api/v1/orders?limit=500", Some(&sup), None)
+            .await?;
+        let mut ids: Vec<String> = orders
+            .as_array()
+            .context("orders")?
+            .iter()
+            .filter_map(|o| o["id"].as_str().map(str::to_owned))
+            .collect();
+        let mut before = ids.last().cloned();
+        while ids.len() < total {
+            let Some(b) = before else { break };
+            let more = server
+                .ok(
+                    Method::GET,
+                    &format!("/api/v1/orders?limit=500&before={b}"),
+                    Some(&sup),
+                    None,
+                )
+                .await?;
+            let page: Vec<String> = more
+                .as_array()
+                .context("orders")?
+                .iter()
+                .filter_map(|o| o["id"].as_str().map(str::to_owned))
+                .collect();
+            if page.is_empty() {
+                break;
+            }
+            before = page.last().cloned();
+            ids.extend(page);
+        }
+        ids
+    };
+    if ids.len() < total {
+        bail!("expected {total} imported orders, found {}", ids.len());
+    }
+    let (backlog, latency_ids) = ids.split_at(args.orders);
+    // The backlog: dispatched with the worker stopped.
+    let t = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let backlog: Arc<Vec<String>> = Arc::new(backlog.to_vec());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency {
+        let (s, sup, packer, backlog, next) = (
+            server.clone(),
+            sup.clone(),
+            packer.clone(),
+            backlog.clone(),
+            next.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(id) = backlog.get(i) else {
+                    return Ok::<_, anyhow::Error>(());
+                };
+                fulfil_amazon(&s, &sup, &packer, id, 44_000_000_000 + i as u64).await?;
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    eprintln!(
+        "dispatched {} orders in {:.1} s; starting the feedback worker",
+        backlog.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let confirmed_sql = "SELECT CAST(COUNT(*) AS BIGINT) FROM amazon_feedback WHERE tenant_id = $1 AND status = 'confirmed'";
+    let queued = count_in_tenant(
+        server,
+        tenant,
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM amazon_feedback WHERE tenant_id = $1",
+    )
+    .await?;
+    let worker = tokio::spawn(wms_server::amazon::feedback::run(server.state.clone()));
+    let t = Instant::now();
+    let deadline = t + budget;
+    loop {
+        let n = count_in_tenant(server, tenant, confirmed_sql).await?;
+        if n >= queued {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("only {n} of {queued} confirmed within the budget");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drain = t.elapsed().as_secs_f64();
+    let records = ctl.confirmations();
+    let throttled = records.iter().filter(|r| r.status == 429).count();
+    let accepted = records.iter().filter(|r| r.status == 204).count();
+    let mut one_package_each = true;
+    for id in ctl.order_ids(SELLER) {
+        let packages = ctl
+            .order(SELLER, &id)
+            .and_then(|o| o["packages"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if backlog_contains(&records, &id) && packages != 1 {
+            one_package_each = false;
+        }
+    }
+    // What the usage plan allows: the burst at once, then `rate` per second.
+    let q = queued as f64;
+    let allowed_secs = ((q - args.feedback_burst).max(0.0)) / args.feedback_rate;
+    let efficiency = if drain > 0.0 {
+        (allowed_secs / drain).min(1.0)
+    } else {
+        1.0
+    };
+
+    // Latency: one order at a time, spaced below the rate.
+    let spacing = Duration::from_secs_f64((1.5 / args.feedback_rate).max(0.05));
+    let mut lat = Vec::new();
+    for (i, id) in latency_ids.iter().enumerate() {
+        tokio::time::sleep(spacing).await;
+        fulfil_amazon(server, &sup, &packer, id, 45_000_000_000 + i as u64).await?;
+        let t = Instant::now();
+        loop {
+            let o = server
+                .ok(
+                    Method::GET,
+                    &format!("/api/v1/orders/{id}"),
+                    Some(&sup),
+                    None,
+                )
+                .await?;
+            if o["packages"][0]["feedback"]["status"] == "confirmed" {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(60) {
+                bail!("order {id} not confirmed within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    worker.abort();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        lat.get(
+            ((lat.len() as f64 * p).ceil() as usize)
+                .saturating_sub(1)
+                .min(lat.len().saturating_sub(1)),
+        )
+        .copied()
+        .unwrap_or(0.0)
+    };
+    let http = server.http_version().await?;
+    Ok(format!(
+        "{}\n\n| measure | value |\n| --- | --- |\n| backlog | {queued} package confirmations ({} orders) |\n| sandbox usage plan | {} req/s, burst {} |\n| drain time | {drain:.1} s (the plan allows {allowed_secs:.1} s) |\n| achieved rate | {:.2} confirmations/s = {:.1} % of the allowed rate |\n| 429 answers | {throttled} |\n| accepted calls (204) | {accepted} |\n| one package per order at Amazon | {} |\n| dispatch → confirmed, {} orders one at a time | p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms |\n",
+        machine_line(args.backend, &db_version, &http, args.concurrency),
+        backlog.len(),
+        args.feedback_rate,
+        args.feedback_burst,
+        if drain > 0.0 {
+            (q - args.feedback_burst).max(0.0) / drain
+        } else {
+            0.0
+        },
+        efficiency * 100.0,
+        if one_package_each { "yes" } else { "NO" },
+        lat.len(),
+        pct(0.5),
+        pct(0.95),
+        lat.last().copied().unwrap_or(0.0),
+    ))
+}
+
+fn backlog_contains(records: &[wms_sandbox::ConfirmationRecord], order_id: &str) -> bool {
+    records
+        .iter()
+        .any(|r| r.order_id == order_id && r.status == 204)
 }

@@ -2,6 +2,7 @@
 //! variables. Passed explicitly through application state; there is no global configuration.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -75,6 +76,75 @@ pub struct Settings {
     pub adjustment_approval_threshold: i64,
     /// `json` or `text`.
     pub log_format: String,
+    pub amazon: AmazonSettings,
+}
+
+/// Where Amazon is, how the workers pace themselves, and how carriers are named to Amazon.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AmazonSettings {
+    /// Login with Amazon token endpoint.
+    pub lwa_token_url: String,
+    /// SP-API base (Far East for Japan).
+    pub sp_api_base: String,
+    /// The marketplace used when an authorization names none.
+    pub marketplace_id: String,
+    /// Trust only this PEM certificate for Amazon's endpoints (the loopback sandbox). Absent:
+    /// Mozilla's roots, as for the real Amazon.
+    pub ca_cert: Option<PathBuf>,
+    /// Run the order-sync and shipment-feedback workers in this process.
+    pub workers: bool,
+    /// Per SP-API / LWA request (connect + answer).
+    pub request_timeout_ms: u64,
+    /// Attempts per call for throttling, 5xx and transport errors (then the outbox retries later).
+    pub retry_attempts: u32,
+    /// How often an idle feedback worker looks for work nothing told it about (e.g. queued by
+    /// another server process); dispatches here wake it at once.
+    pub feedback_poll_ms: u64,
+    /// A confirmation claimed by a worker that died is taken over after this long.
+    pub feedback_lease_secs: u64,
+    /// Transient failures (throttling, 5xx, timeouts) are retried this many times before the
+    /// feedback is shown as failed.
+    pub feedback_max_attempts: i64,
+    /// Seconds between order-sync passes per authorization.
+    pub sync_interval_secs: u64,
+    /// Each pass re-reads this many seconds before the stored watermark, so nothing updated while
+    /// the previous pass ran is missed.
+    pub sync_overlap_secs: u64,
+    /// How far back the first pass of a new authorization looks.
+    pub sync_initial_days: u32,
+    /// Per marketplace: our carrier name (`yamato`, `sagawa`, `japan_post`) → Amazon `carrierCode`.
+    /// A carrier missing here is sent as `Other` with `carrierName`.
+    pub carrier_codes: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Default for AmazonSettings {
+    fn default() -> Self {
+        let jp: BTreeMap<String, String> = [
+            ("yamato", "Yamato Transport"),
+            ("sagawa", "Sagawa Express"),
+            ("japan_post", "Japan Post"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        Self {
+            lwa_token_url: "https://api.amazon.com/auth/o2/token".into(),
+            sp_api_base: "https://sellingpartnerapi-fe.amazon.com".into(),
+            marketplace_id: "A1VC38T7YXB528".into(),
+            ca_cert: None,
+            workers: true,
+            request_timeout_ms: 30_000,
+            retry_attempts: 6,
+            feedback_poll_ms: 30_000,
+            feedback_lease_secs: 300,
+            feedback_max_attempts: 30,
+            sync_interval_secs: 180,
+            sync_overlap_secs: 600,
+            sync_initial_days: 14,
+            carrier_codes: [("A1VC38T7YXB528".to_owned(), jp)].into_iter().collect(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -100,6 +170,7 @@ impl Default for Settings {
             min_shelf_life_days: 30,
             adjustment_approval_threshold: 10,
             log_format: "text".into(),
+            amazon: AmazonSettings::default(),
         }
     }
 }
@@ -147,6 +218,27 @@ impl Settings {
         }
         if let Some(v) = env("WMS_LOG_FORMAT") {
             s.log_format = v;
+        }
+        if let Some(v) = env("WMS_AMAZON_LWA_URL") {
+            s.amazon.lwa_token_url = v;
+        }
+        if let Some(v) = env("WMS_AMAZON_API_URL") {
+            s.amazon.sp_api_base = v;
+        }
+        if let Some(v) = env("WMS_AMAZON_MARKETPLACE") {
+            s.amazon.marketplace_id = v;
+        }
+        if let Some(v) = env("WMS_AMAZON_CA_CERT").filter(|v| !v.is_empty()) {
+            s.amazon.ca_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("WMS_AMAZON_WORKERS") {
+            s.amazon.workers = parse_bool("WMS_AMAZON_WORKERS", &v)?;
+        }
+        if let Some(v) = env("WMS_AMAZON_SYNC_INTERVAL_SECS") {
+            s.amazon.sync_interval_secs = v.parse().map_err(|_| ConfigError::Env {
+                var: "WMS_AMAZON_SYNC_INTERVAL_SECS",
+                reason: format!("expected a number of seconds, got `{v}`"),
+            })?;
         }
         if s.tls_cert.is_some() != s.tls_key.is_some() {
             return Err(ConfigError::Env {

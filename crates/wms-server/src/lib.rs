@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin_ops;
+pub mod amazon;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -34,11 +35,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let db = db::Db::open(&settings).await?;
     let master = keys::MasterKeys::load(&settings)?;
     let hasher = auth::hashing::PasswordHasher::new(settings.argon2)?;
+    let amazon = amazon::AmazonRuntime::new(&settings.amazon)?;
     Ok(AppState::new(
         settings,
         db,
         keys::KeyStore::new(master),
         hasher,
+        amazon,
     ))
 }
 
@@ -49,6 +52,7 @@ pub struct Running {
     handle: axum_server::Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -56,6 +60,9 @@ impl Running {
     pub async fn shutdown(self, grace: Duration) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(grace));
         self.housekeeping.abort();
+        for w in &self.workers {
+            w.abort();
+        }
         self.task.await??;
         Ok(())
     }
@@ -64,6 +71,9 @@ impl Running {
     pub fn abort(self) {
         self.handle.shutdown();
         self.housekeeping.abort();
+        for w in &self.workers {
+            w.abort();
+        }
         self.task.abort();
     }
 }
@@ -80,6 +90,15 @@ pub async fn launch(
     let handle = axum_server::Handle::new();
     let app = http::router(state.clone());
     // Housekeeping for the per-IP limiter; ends with the server's runtime.
+    // The Amazon workers (order sync, shipment feedback) live as long as the server.
+    let workers = if state.settings.amazon.workers {
+        vec![
+            tokio::spawn(amazon::feedback::run(state.clone())),
+            tokio::spawn(amazon::sync::run(state.clone())),
+        ]
+    } else {
+        Vec::new()
+    };
     let limiter_state = state;
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -100,6 +119,7 @@ pub async fn launch(
         handle,
         task,
         housekeeping,
+        workers,
     })
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::amazon::AmazonRuntime;
 use crate::auth::hashing::PasswordHasher;
 use crate::config::Settings;
 use crate::db::Db;
@@ -17,6 +18,7 @@ pub struct Inner {
     pub hasher: PasswordHasher,
     pub auth_limiter: IpLimiter,
     pub metrics: Metrics,
+    pub amazon: AmazonRuntime,
     draining: AtomicBool,
 }
 
@@ -31,7 +33,13 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db, keys: KeyStore, hasher: PasswordHasher) -> Self {
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        keys: KeyStore,
+        hasher: PasswordHasher,
+        amazon: AmazonRuntime,
+    ) -> Self {
         let auth_limiter = IpLimiter::per_minute(settings.auth_rate_per_minute);
         Self(Arc::new(Inner {
             settings,
@@ -40,6 +48,7 @@ impl AppState {
             hasher,
             auth_limiter,
             metrics: Metrics::new(),
+            amazon,
             draining: AtomicBool::new(false),
         }))
     }

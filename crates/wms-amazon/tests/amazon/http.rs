@@ -243,11 +243,17 @@ async fn confirm_shipment_retries_5xx_and_sends_the_model_body() {
 #[tokio::test]
 async fn client_errors_are_not_retried_and_carry_amazons_errors() {
     for status in [400u16, 403, 404] {
-        let h = harness(
-            vec![reply(status, r#"{"errors":[{"code":"Invalid Input","message":"Invalid Input","details":"d"}]}"#), reply(204, "")],
-            |_| {},
-        )
-        .await;
+        let refusal = reply(
+            status,
+            r#"{"errors":[{"code":"Invalid Input","message":"Invalid Input","details":"d"}]}"#,
+        );
+        // A 403 is repeated once with a fresh access token (it may be the token that was refused).
+        let script = if status == 403 {
+            vec![refusal.clone(), refusal, reply(204, "")]
+        } else {
+            vec![refusal, reply(204, "")]
+        };
+        let h = harness(script, |_| {}).await;
         let err = h
             .client
             .confirm_shipment("250-1234567-8901234", &confirm_body())
@@ -261,7 +267,20 @@ async fn client_errors_are_not_retried_and_carry_amazons_errors() {
         );
         assert!(api.has_code("InvalidInput") && api.has_code("invalid_input"));
         assert_eq!(api.errors[0].details.as_deref(), Some("d"));
-        assert_eq!(calls(&h).len(), 1, "{status} must not be retried");
+        if status == 403 {
+            assert_eq!(
+                calls(&h).len(),
+                2,
+                "403: once more with a fresh token, then given up"
+            );
+            assert_eq!(
+                h.mock.token_calls.load(Ordering::SeqCst),
+                2,
+                "the token was refreshed"
+            );
+        } else {
+            assert_eq!(calls(&h).len(), 1, "{status} must not be retried");
+        }
     }
 }
 

@@ -62,6 +62,10 @@ pub mod req {
         /// Changing a role or resetting someone's MFA: high-risk.
         ManageUsersStepUp, ManageUsers, STEP_UP = true
     );
+    requirement!(
+        /// Connecting, revoking and purging Amazon (and later carrier) accounts: high-risk.
+        ManageConnections, ManageUsers, STEP_UP = true
+    );
     requirement!(ReadAudit, ReadAudit);
     requirement!(
         /// Packer work: orders released to packing, pack, dispatch.

@@ -2,6 +2,7 @@
 //! and the layers every request goes through.
 
 pub mod admin_api;
+pub mod amazon_api;
 pub mod auth_api;
 pub mod control_api;
 pub mod extract;
@@ -32,7 +33,7 @@ use crate::state::AppState;
     info(title = "Jilian WMS API", description = "Central server of Jilian WMS. Errors are RFC 9457 problem documents with a stable `code`. \
         Every mutating endpoint honours `Idempotency-Key`: a replay returns the first response and changes nothing."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "ops"))
+    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -106,6 +107,17 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders_api::add_package))
         .routes(routes!(orders_api::dispatch))
         .routes(routes!(orders_api::cancel))
+        .routes(routes!(orders_api::set_tracking))
+        .routes(routes!(
+            amazon_api::list_authorizations,
+            amazon_api::create_authorization
+        ))
+        .routes(routes!(amazon_api::revoke_authorization))
+        .routes(routes!(amazon_api::purge_pii))
+        .routes(routes!(amazon_api::sync_now))
+        .routes(routes!(amazon_api::list_feedback))
+        .routes(routes!(amazon_api::retry_feedback))
+        .routes(routes!(amazon_api::mark_feedback_handled))
         .routes(routes!(orders_api::create_return))
         .routes(routes!(orders_api::receive_return))
         .routes(routes!(ops::healthz))

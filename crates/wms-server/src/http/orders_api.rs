@@ -84,9 +84,19 @@ pub async fn recipient(
     let view = orders::view(&mut auth.tx, auth.state.db.backend(), &keys, &id, true)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
-    let r = view.recipient.ok_or_else(|| ApiError::Rule {
-        code: "recipient_not_available",
-        message: "this order has no recipient on record".into(),
+    let r = view.recipient.ok_or_else(|| match view.recipient_pii.as_str() {
+        "not_granted" => ApiError::Rule {
+            code: "pii_not_granted",
+            message: "no recipient PII is stored for this order: the Amazon authorization was not granted the restricted role for recipient data".into(),
+        },
+        "purged" => ApiError::Rule {
+            code: "pii_purged",
+            message: "this order's recipient PII was erased (authorization withdrawn or retention)".into(),
+        },
+        _ => ApiError::Rule {
+            code: "recipient_not_available",
+            message: "this order has no recipient on record".into(),
+        },
     })?;
     let actor = auth.ctx.actor();
     auth.audit(
@@ -176,9 +186,48 @@ pub async fn dispatch(
 ) -> Result<axum::Json<StatusResponse>, ApiError> {
     let mut auth = require_order(auth, &id).await?;
     let (backend, user) = (auth.state.db.backend(), auth.ctx.actor());
-    let status = orders::dispatch(&mut auth.tx, backend, &user, &id, &r).await?;
+    let status =
+        orders::dispatch(&mut auth.tx, backend, &auth.state.amazon, &user, &id, &r).await?;
     auth.tx.commit().await?;
+    // Any Amazon confirmations queued with the dispatch leave now, not at the next poll.
+    auth.state.amazon.feedback_bell.notify_one();
     Ok(axum::Json(StatusResponse { id, status }))
+}
+
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingRequest {
+    /// `yamato`, `sagawa` or `japan_post`.
+    pub carrier: String,
+    /// 12 digits with the carrier's mod-7 check digit.
+    pub tracking_number: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/orders/{id}/packages/{seq}/tracking", tag = "orders", security(("bearer" = [])), request_body = TrackingRequest,
+    params(("id" = String, Path), ("seq" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = OrderView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, description = "`tracking_check_digit_mismatch`, `unknown_carrier`, …", body = Problem)))]
+pub async fn set_tracking(
+    auth: Authorized<req::Pack>,
+    Path((id, seq)): Path<(String, i64)>,
+    ApiJson(r): ApiJson<TrackingRequest>,
+) -> Result<axum::Json<OrderView>, ApiError> {
+    let mut auth = require_order(auth, &id).await?;
+    let backend = auth.state.db.backend();
+    orders::set_package_tracking(
+        &mut auth.tx,
+        backend,
+        &id,
+        seq,
+        &r.carrier,
+        &r.tracking_number,
+    )
+    .await?;
+    let keys = auth.keys.clone();
+    let view = orders::view(&mut auth.tx, backend, &keys, &id, false)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    auth.tx.commit().await?;
+    Ok(axum::Json(view))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),

@@ -87,7 +87,7 @@ pub struct Recipient {
 }
 
 impl Recipient {
-    fn validate(&mut self) -> Result<(), ApiError> {
+    pub(crate) fn validate(&mut self) -> Result<(), ApiError> {
         let digits: String = self
             .postal_code
             .chars()
@@ -154,7 +154,7 @@ impl Recipient {
         Ok(())
     }
 
-    fn masked(&self) -> MaskedRecipient {
+    pub(crate) fn masked(&self) -> MaskedRecipient {
         MaskedRecipient {
             name: wms_core::mask::name(&self.name),
             postal_code: format!(
@@ -216,6 +216,36 @@ pub struct PackageView {
     pub length_mm: Option<i64>,
     pub width_mm: Option<i64>,
     pub height_mm: Option<i64>,
+    /// `yamato`, `sagawa`, `japan_post`, once the label is booked or scanned.
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    /// Which order lines (and how many units) travel in this package; empty: not stated (a single
+    /// package carries everything).
+    pub items: Vec<PackageItem>,
+    /// Amazon shipment feedback for this package (`not_required` for other channels; `pending`
+    /// before dispatch is recorded once the order is dispatched).
+    #[schema(value_type = Object)]
+    pub feedback: wms_core::fulfilment::FeedbackStatus,
+}
+
+/// Units of one order line in one package.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PackageItem {
+    pub line_no: i64,
+    pub quantity: i64,
+}
+
+/// What Amazon said about an order the sync imported.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AmazonOrderInfo {
+    pub amazon_order_id: String,
+    pub marketplace_id: String,
+    pub authorization_id: String,
+    /// Amazon's fulfillment status at the last sync (`UNSHIPPED`, `CANCELLED`…).
+    pub amazon_status: String,
+    /// Needs a supervisor (e.g. `cancelled_at_amazon_after_dispatch`).
+    pub flag: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -231,9 +261,16 @@ pub struct OrderView {
     /// Present only when asked for with `?include=recipient` by a role allowed to read PII (audited).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recipient: Option<Recipient>,
+    /// `granted` when the full recipient is stored (sealed); `not_granted` when the Amazon seller
+    /// authorization lacks the restricted role (only city / prefecture / postal code are known);
+    /// `purged` after the authorization was withdrawn and its PII erased.
+    pub recipient_pii: String,
     pub lines: Vec<OrderLineView>,
     pub packages: Vec<PackageView>,
     pub ship_time: Option<String>,
+    /// Amazon orders only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amazon: Option<AmazonOrderInfo>,
     pub version: i64,
     pub created_at: String,
 }
@@ -388,37 +425,81 @@ pub async fn create_manual(
     n.recipient.validate()?;
     let wh = master::resolve_warehouse(tx, n.warehouse.as_deref()).await?;
     let lines = resolve_lines(tx, &n.lines).await?;
+    let masked = n.recipient.masked();
+    insert_order(
+        tx,
+        keys,
+        OrderInsert {
+            channel: "manual",
+            external_id: n.external_id.trim(),
+            warehouse_id: &wh.id,
+            ship_by: n.ship_by.as_deref(),
+            deliver_by: n.deliver_by.as_deref(),
+            recipient: Some(&n.recipient),
+            masked: &masked,
+        },
+        &lines,
+    )
+    .await
+}
+
+pub(crate) struct OrderInsert<'a> {
+    pub channel: &'static str,
+    pub external_id: &'a str,
+    pub warehouse_id: &'a str,
+    pub ship_by: Option<&'a str>,
+    pub deliver_by: Option<&'a str>,
+    /// `None`: no recipient PII may be kept (Amazon restricted role not granted).
+    pub recipient: Option<&'a Recipient>,
+    pub masked: &'a MaskedRecipient,
+}
+
+/// Insert an order (recipient sealed) and its lines; a duplicate external id is a conflict.
+pub(crate) async fn insert_order(
+    tx: &mut TenantTx,
+    keys: &TenantKeys,
+    n: OrderInsert<'_>,
+    lines: &[ResolvedLine],
+) -> Result<String, ApiError> {
     let id = Uuid::now_v7().to_string();
-    let sealed = keys
-        .data
-        .seal(
-            &recipient_aad(tx.tenant(), &id),
-            &serde_json::to_vec(&n.recipient).map_err(ApiError::internal)?,
-        )
-        .map_err(ApiError::internal)?;
-    let masked = serde_json::to_string(&n.recipient.masked()).map_err(ApiError::internal)?;
+    let sealed = match n.recipient {
+        Some(r) => Some(
+            keys.data
+                .seal(
+                    &recipient_aad(tx.tenant(), &id),
+                    &serde_json::to_vec(r).map_err(ApiError::internal)?,
+                )
+                .map_err(ApiError::internal)?,
+        ),
+        None => None,
+    };
+    let masked = serde_json::to_string(n.masked).map_err(ApiError::internal)?;
     let now = now_ms();
     let (tid, conn) = tx.split();
     sqlx::query(
         "INSERT INTO orders (tenant_id, id, channel, external_id, warehouse_id, status, ship_by, deliver_by, recipient_sealed, recipient_masked, created_at, updated_at) \
-         VALUES ($1, $2, 'manual', $3, $4, 'received', $5, $6, $7, $8, $9, $9)",
+         VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $9, $10, $10)",
     )
     .bind(tid)
     .bind(&id)
-    .bind(n.external_id.trim())
-    .bind(&wh.id)
-    .bind(&n.ship_by)
-    .bind(&n.deliver_by)
+    .bind(n.channel)
+    .bind(n.external_id)
+    .bind(n.warehouse_id)
+    .bind(n.ship_by)
+    .bind(n.deliver_by)
     .bind(sealed)
     .bind(masked)
     .bind(now)
     .execute(&mut *conn)
     .await
     .map_err(|e| match DbError::from(e) {
-        DbError::Conflict(_) => ApiError::Conflict(format!("an order with external id `{}` already exists", n.external_id)),
+        DbError::Conflict(_) => ApiError::Conflict(format!(
+            "an order with external id `{}` already exists",
+            n.external_id
+        )),
         other => other.into(),
     })?;
-    insert_lines(tx, &id, &lines).await?;
+    insert_lines(tx, &id, lines).await?;
     Ok(id)
 }
 
@@ -453,25 +534,83 @@ async fn lines_of(
         .collect())
 }
 
-async fn packages_of(tx: &mut TenantTx, order_id: &str) -> Result<Vec<PackageView>, ApiError> {
+type PackageTuple = (
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub(crate) async fn packages_of(
+    tx: &mut TenantTx,
+    order_id: &str,
+) -> Result<Vec<PackageView>, ApiError> {
     let (tid, conn) = tx.split();
-    let rows: Vec<(i64, String, i64, Option<i64>, Option<i64>, Option<i64>)> =
-        sqlx::query_as("SELECT seq, box_type, weight_g, length_mm, width_mm, height_mm FROM packages WHERE tenant_id = $1 AND order_id = $2 ORDER BY seq")
-            .bind(tid)
-            .bind(order_id)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| PackageView {
+    let rows: Vec<PackageTuple> = sqlx::query_as(
+        "SELECT p.seq, p.box_type, p.weight_g, p.length_mm, p.width_mm, p.height_mm, p.carrier, p.tracking_number, f.status, f.reason \
+         FROM packages p LEFT JOIN amazon_feedback f ON f.tenant_id = p.tenant_id AND f.order_id = p.order_id AND f.package_seq = p.seq \
+         WHERE p.tenant_id = $1 AND p.order_id = $2 ORDER BY p.seq",
+    )
+    .bind(tid)
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let items: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT package_seq, line_no, quantity FROM package_items WHERE tenant_id = $1 AND order_id = $2 ORDER BY package_seq, line_no",
+    )
+    .bind(tid)
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let feedback = match r.8 {
+            Some(status) => wms_core::fulfilment::FeedbackStatus::from_db(&status, r.9)
+                .map_err(ApiError::internal)?,
+            None => wms_core::fulfilment::FeedbackStatus::NotRequired,
+        };
+        out.push(PackageView {
             seq: r.0,
             box_type: r.1,
             weight_g: r.2,
             length_mm: r.3,
             width_mm: r.4,
             height_mm: r.5,
-        })
-        .collect())
+            carrier: r.6,
+            tracking_number: r.7,
+            items: items
+                .iter()
+                .filter(|i| i.0 == r.0)
+                .map(|i| PackageItem {
+                    line_no: i.1,
+                    quantity: i.2,
+                })
+                .collect(),
+            feedback,
+        });
+    }
+    Ok(out)
+}
+
+/// Marker stored in `recipient_masked.name` when no recipient PII may be kept.
+pub(crate) const PII_NOT_GRANTED: &str = "(PII not granted)";
+pub(crate) const PII_PURGED: &str = "(PII purged)";
+
+fn recipient_pii_of(sealed: &Option<Vec<u8>>, masked: &str) -> String {
+    if sealed.is_some() {
+        return "granted".into();
+    }
+    if masked_of(masked).name == PII_PURGED {
+        "purged".into()
+    } else {
+        "not_granted".into()
+    }
 }
 
 fn masked_of(text: &str) -> MaskedRecipient {
@@ -508,7 +647,15 @@ pub async fn view(
         .into_iter()
         .map(|(l, _)| l)
         .collect();
-    let packages = packages_of(tx, id).await?;
+    let mut packages = packages_of(tx, id).await?;
+    let amazon = crate::amazon::orders::info(tx, id).await?;
+    if amazon.is_some() && o.ship_time_ms.is_none() {
+        // Not dispatched yet: feedback will be due once it is.
+        for p in &mut packages {
+            p.feedback = wms_core::fulfilment::FeedbackStatus::Pending;
+        }
+    }
+    let recipient_pii = recipient_pii_of(&o.recipient_sealed, &o.recipient_masked);
     Ok(Some(OrderView {
         id: o.id,
         channel: o.channel,
@@ -519,9 +666,11 @@ pub async fn view(
         deliver_by: o.deliver_by,
         recipient_masked: masked_of(&o.recipient_masked),
         recipient,
+        recipient_pii,
         lines,
         packages,
         ship_time: o.ship_time_ms.map(rfc3339),
+        amazon,
         version: o.version,
         created_at: rfc3339(o.created_at),
     }))
@@ -1013,6 +1162,38 @@ pub struct NewPackage {
     pub width_mm: Option<i64>,
     #[serde(default)]
     pub height_mm: Option<i64>,
+    /// `yamato`, `sagawa` or `japan_post`; with `tracking_number` (a pre-printed label scanned at
+    /// the bench, or what the carrier booking returned).
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// 12 digits with the carrier's mod-7 check digit; spaces and hyphens are ignored.
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    /// What this package holds. Needed when an Amazon order ships in more than one package.
+    #[serde(default)]
+    pub items: Vec<PackageItem>,
+}
+
+/// Check a carrier + tracking number pair; returns them normalised.
+fn check_tracking(
+    carrier: Option<&str>,
+    number: Option<&str>,
+) -> Result<Option<(String, String)>, ApiError> {
+    match (carrier, number) {
+        (None, None) => Ok(None),
+        (Some(c), Some(n)) => {
+            let carrier: wms_core::tracking::Carrier =
+                c.parse().map_err(|e: wms_core::tracking::UnknownCarrier| {
+                    rule("unknown_carrier", e.to_string())
+                })?;
+            let t = wms_core::tracking::TrackingNumber::new(carrier, n)
+                .map_err(|e| rule(e.code(), e.to_string()))?;
+            Ok(Some((carrier.as_str().to_owned(), t.digits())))
+        }
+        _ => Err(ApiError::Validation(
+            "give both carrier and tracking_number, or neither".into(),
+        )),
+    }
 }
 
 pub async fn add_package(
@@ -1049,15 +1230,42 @@ pub async fn add_package(
             return Err(ApiError::Validation("dimensions must be 1–3000 mm".into()));
         }
     }
+    let tracking = check_tracking(p.carrier.as_deref(), p.tracking_number.as_deref())?;
+    let lines = lines_of(tx, id).await?;
+    let existing = packages_of(tx, id).await?;
+    let mut seen = std::collections::BTreeSet::new();
+    for item in &p.items {
+        let Some((line, _)) = lines.iter().find(|(l, _)| l.line_no == item.line_no) else {
+            return Err(rule(
+                "unknown_line",
+                format!("order {} has no line {}", o.external_id, item.line_no),
+            ));
+        };
+        if !seen.insert(item.line_no) {
+            return Err(ApiError::Validation(format!(
+                "line {} is listed twice in this package",
+                item.line_no
+            )));
+        }
+        let already: i64 = existing
+            .iter()
+            .flat_map(|pk| pk.items.iter())
+            .filter(|i| i.line_no == item.line_no)
+            .map(|i| i.quantity)
+            .sum();
+        if item.quantity < 1 || already + item.quantity > line.quantity {
+            return Err(rule(
+                "package_quantity_exceeds_line",
+                format!(
+                    "line {} ({}) has {} units, {} already in other packages; {} more do not fit",
+                    line.line_no, line.sku, line.quantity, already, item.quantity
+                ),
+            ));
+        }
+    }
+    let next = existing.iter().map(|pk| pk.seq).max().unwrap_or(0) + 1;
     let (tid, conn) = tx.split();
-    let (next,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM packages WHERE tenant_id = $1 AND order_id = $2",
-    )
-    .bind(tid)
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO packages (tenant_id, order_id, seq, box_type, weight_g, length_mm, width_mm, height_mm, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+    sqlx::query("INSERT INTO packages (tenant_id, order_id, seq, box_type, weight_g, length_mm, width_mm, height_mm, created_at, carrier, tracking_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .bind(tid)
         .bind(id)
         .bind(next)
@@ -1067,8 +1275,20 @@ pub async fn add_package(
         .bind(p.width_mm)
         .bind(p.height_mm)
         .bind(now_ms())
-        .execute(conn)
+        .bind(tracking.as_ref().map(|t| t.0.clone()))
+        .bind(tracking.as_ref().map(|t| t.1.clone()))
+        .execute(&mut *conn)
         .await?;
+    for item in &p.items {
+        sqlx::query("INSERT INTO package_items (tenant_id, order_id, package_seq, line_no, quantity) VALUES ($1, $2, $3, $4, $5)")
+            .bind(tid)
+            .bind(id)
+            .bind(next)
+            .bind(item.line_no)
+            .bind(item.quantity)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(PackageView {
         seq: next,
         box_type: p.box_type.trim().to_owned(),
@@ -1076,7 +1296,54 @@ pub async fn add_package(
         length_mm: p.length_mm,
         width_mm: p.width_mm,
         height_mm: p.height_mm,
+        carrier: tracking.as_ref().map(|t| t.0.clone()),
+        tracking_number: tracking.map(|t| t.1),
+        items: p.items.clone(),
+        feedback: wms_core::fulfilment::FeedbackStatus::NotRequired,
     })
+}
+
+/// Record the carrier and tracking number of a package after the fact (label booked or scanned
+/// once the box was closed). Allowed until dispatch.
+pub async fn set_package_tracking(
+    tx: &mut TenantTx,
+    backend: Backend,
+    id: &str,
+    seq: i64,
+    carrier: &str,
+    number: &str,
+) -> Result<(), ApiError> {
+    let o = load(tx, backend, id, true)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    if !matches!(o.status, OrderState::Picking | OrderState::Packed) {
+        return Err(state(
+            "order_not_packable",
+            format!(
+                "order {} is {}: tracking numbers are recorded until dispatch",
+                o.external_id, o.status
+            ),
+        ));
+    }
+    let Some((carrier, number)) = check_tracking(Some(carrier), Some(number))? else {
+        return Err(ApiError::Validation(
+            "carrier and tracking number are required".into(),
+        ));
+    };
+    let (tid, conn) = tx.split();
+    let n = sqlx::query("UPDATE packages SET carrier = $1, tracking_number = $2 WHERE tenant_id = $3 AND order_id = $4 AND seq = $5")
+        .bind(carrier)
+        .bind(number)
+        .bind(tid)
+        .bind(id)
+        .bind(seq)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(ApiError::NotFound("package"));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -1093,6 +1360,7 @@ pub struct DispatchRequest {
 pub async fn dispatch(
     tx: &mut TenantTx,
     backend: Backend,
+    amazon: &crate::amazon::AmazonRuntime,
     user: &str,
     id: &str,
     req: &DispatchRequest,
@@ -1152,6 +1420,12 @@ pub async fn dispatch(
         .bind(id)
         .execute(conn)
         .await?;
+    // Amazon must be told: the confirmations are queued in this same transaction.
+    if o.channel == "amazon"
+        && let Some(info) = crate::amazon::orders::info(tx, id).await?
+    {
+        crate::amazon::feedback::enqueue(tx, amazon, id, &info, ship_ms).await?;
+    }
     Ok(next)
 }
 
@@ -1282,7 +1556,7 @@ pub async fn edit(
     Ok(())
 }
 
-type ResolvedLine = (String, i64, Option<String>);
+pub(crate) type ResolvedLine = (String, i64, Option<String>);
 
 /// Validate order lines and resolve their SKUs (unknown SKUs are `unknown_sku`).
 async fn resolve_lines(

@@ -136,6 +136,25 @@ impl TestServer {
         }
     }
 
+    /// Kill the server as a crash would (in-flight work dropped, nothing drained) and start a new
+    /// one on the same database and data directory.
+    pub async fn crash_and_restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.abort();
+        }
+        let tls = wms_server::tls::load_or_generate(&self.settings).expect("tls");
+        let state = wms_server::build_state(self.settings.clone())
+            .await
+            .expect("state");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let running = wms_server::launch(state.clone(), listener, &tls)
+            .await
+            .expect("launch");
+        self.base = format!("https://127.0.0.1:{}", running.addr.port());
+        self.state = state;
+        self.running = Some(running);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

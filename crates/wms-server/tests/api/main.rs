@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod amazon;
 mod auth;
 mod hardening;
 mod isolation;
