@@ -447,3 +447,72 @@ impl DemoError {
         DemoError::Warehouse(e.to_string())
     }
 }
+
+/// Connect a demo tenant to an Amazon seller (the sandbox's, in the README's run command) without
+/// the API's MFA step-up: a local operator command for demo tenants only. Idempotent: an existing
+/// authorization of that seller is kept. Returns the authorization id.
+pub async fn connect_amazon(
+    state: &AppState,
+    tenant_name: &str,
+    request: crate::amazon::authz::NewAuthorization,
+) -> Result<String, DemoError> {
+    if state.settings.production {
+        return Err(DemoError::Production);
+    }
+    let tenant = match state
+        .db
+        .find_tenant(tenant_name)
+        .await
+        .map_err(AccountError::from)?
+    {
+        Some(t) if t.demo => t.id,
+        Some(_) => return Err(DemoError::NotDemo(tenant_name.to_owned())),
+        None => {
+            return Err(DemoError::Warehouse(format!(
+                "no demo tenant `{tenant_name}`: run `demo seed` first"
+            )));
+        }
+    };
+    let wh = |e: crate::error::ApiError| DemoError::Warehouse(e.to_string());
+    let mut tx = state
+        .db
+        .tenant_tx(tenant)
+        .await
+        .map_err(|e| DemoError::Warehouse(e.to_string()))?;
+    if let Some(existing) = crate::amazon::authz::all(&mut tx)
+        .await
+        .map_err(wh)?
+        .into_iter()
+        .find(|a| a.selling_partner_id == request.selling_partner_id && a.is_active())
+    {
+        return Ok(existing.id);
+    }
+    let keys = state
+        .keys
+        .tenant(&mut tx)
+        .await
+        .map_err(|e| DemoError::Warehouse(e.to_string()))?;
+    let spid = request.selling_partner_id.clone();
+    let id = crate::amazon::authz::create(
+        &mut tx,
+        &keys,
+        &state.settings.amazon.marketplace_id,
+        request,
+    )
+    .await
+    .map_err(wh)?;
+    crate::audit::append(
+        &mut tx,
+        state.db.backend(),
+        &keys,
+        NewEvent::new("cli", AuditAction::AmazonAuthorized, Outcome::Success)
+            .target(format!("amazon_authorization:{id}"))
+            .detail(format!("demo: selling partner {spid}")),
+    )
+    .await
+    .map_err(|e| DemoError::Warehouse(e.to_string()))?;
+    tx.commit()
+        .await
+        .map_err(|e| DemoError::Warehouse(e.to_string()))?;
+    Ok(id)
+}

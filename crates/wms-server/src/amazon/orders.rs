@@ -304,3 +304,70 @@ pub async fn problems(tx: &mut TenantTx, auth_id: &str) -> Result<Vec<(String, S
     .fetch_all(conn)
     .await?)
 }
+
+/// An Amazon order a supervisor should look at before Amazon acts on it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AtRiskOrder {
+    pub order_id: String,
+    pub amazon_order_id: String,
+    pub status: String,
+    pub ship_by: Option<String>,
+    /// `ship_by_passed`, `ship_by_due` (today or tomorrow, JST), or `feedback_not_confirmed`
+    /// (dispatched, but Amazon has not accepted the confirmation: an unconfirmed order is
+    /// cancelled by Amazon after its ship-by window).
+    pub reason: String,
+}
+
+/// Orders at risk: not shipped and due by tomorrow (JST), or shipped without a confirmed feedback
+/// an hour after dispatch.
+pub async fn at_risk(tx: &mut TenantTx) -> Result<Vec<AtRiskOrder>, ApiError> {
+    let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let today = OffsetDateTime::now_utc().to_offset(jst).date();
+    let fmt = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let today_s = fmt(today);
+    let tomorrow = fmt(today.next_day().unwrap_or(today));
+    let (tid, conn) = tx.split();
+    let due: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT o.id, a.amazon_order_id, o.status, o.ship_by FROM orders o JOIN amazon_orders a ON a.tenant_id = o.tenant_id AND a.order_id = o.id \
+         WHERE o.tenant_id = $1 AND o.status NOT IN ('dispatched', 'delivered', 'cancelled') AND o.ship_by IS NOT NULL AND o.ship_by <= $2 \
+         ORDER BY o.ship_by, o.id LIMIT 500",
+    )
+    .bind(tid)
+    .bind(&tomorrow)
+    .fetch_all(&mut *conn)
+    .await?;
+    let hour_ago = now_ms() - 3_600_000;
+    let unconfirmed: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT DISTINCT o.id, a.amazon_order_id, o.status, o.ship_by FROM orders o \
+         JOIN amazon_orders a ON a.tenant_id = o.tenant_id AND a.order_id = o.id \
+         JOIN amazon_feedback f ON f.tenant_id = o.tenant_id AND f.order_id = o.id \
+         WHERE o.tenant_id = $1 AND (f.status = 'failed' OR (f.status IN ('pending', 'sent') AND f.created_at < $2)) \
+         ORDER BY o.id LIMIT 500",
+    )
+    .bind(tid)
+    .bind(hour_ago)
+    .fetch_all(conn)
+    .await?;
+    let mut out: Vec<AtRiskOrder> = due
+        .into_iter()
+        .map(|r| AtRiskOrder {
+            reason: if r.3.as_deref() < Some(today_s.as_str()) {
+                "ship_by_passed".into()
+            } else {
+                "ship_by_due".into()
+            },
+            order_id: r.0,
+            amazon_order_id: r.1,
+            status: r.2,
+            ship_by: r.3,
+        })
+        .collect();
+    out.extend(unconfirmed.into_iter().map(|r| AtRiskOrder {
+        order_id: r.0,
+        amazon_order_id: r.1,
+        status: r.2,
+        ship_by: r.3,
+        reason: "feedback_not_confirmed".into(),
+    }));
+    Ok(out)
+}

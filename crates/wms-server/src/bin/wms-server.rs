@@ -127,6 +127,20 @@ enum DemoCommand {
         #[arg(long, default_value_t = 30)]
         skus: usize,
     },
+    /// Connect a demo tenant to an Amazon seller (e.g. the sandbox's) without the API's step-up.
+    /// The LWA client secret and refresh token are read from WMS_DEMO_LWA_CLIENT_SECRET and
+    /// WMS_DEMO_LWA_REFRESH_TOKEN (never from the command line). Prints the authorization id.
+    Amazon {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        selling_partner_id: String,
+        #[arg(long)]
+        lwa_client_id: String,
+        /// The application was granted the restricted role for recipient PII.
+        #[arg(long)]
+        pii: bool,
+    },
     /// Print the current TOTP code of a base32 seed (for trying the demo without a phone).
     Totp {
         #[arg(long)]
@@ -361,6 +375,37 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_secs();
             println!("{}", wms_core::totp::code_at(&seed, now)?);
+        }
+        Command::Demo {
+            command:
+                DemoCommand::Amazon {
+                    tenant,
+                    selling_partner_id,
+                    lwa_client_id,
+                    pii,
+                },
+        } => {
+            let secret = std::env::var("WMS_DEMO_LWA_CLIENT_SECRET")
+                .context("WMS_DEMO_LWA_CLIENT_SECRET is not set")?;
+            let refresh = std::env::var("WMS_DEMO_LWA_REFRESH_TOKEN")
+                .context("WMS_DEMO_LWA_REFRESH_TOKEN is not set")?;
+            let state = build_state(settings).await?;
+            let id = demo::connect_amazon(
+                &state,
+                &tenant,
+                wms_server::amazon::authz::NewAuthorization {
+                    selling_partner_id,
+                    marketplaces: Vec::new(),
+                    lwa_client_id,
+                    lwa_client_secret: secret,
+                    refresh_token: refresh,
+                    warehouse: None,
+                    pii_recipient: pii,
+                    pii_buyer_email: false,
+                },
+            )
+            .await?;
+            println!("{id}");
         }
         Command::Demo {
             command:

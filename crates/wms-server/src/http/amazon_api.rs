@@ -225,3 +225,13 @@ pub async fn mark_feedback_handled(
 ) -> Result<axum::Json<FeedbackStatus>, ApiError> {
     feedback_action(auth, &id, seq, FeedbackEvent::MarkHandled).await
 }
+
+#[utoipa::path(get, path = "/api/v1/amazon/at-risk", tag = "amazon", security(("bearer" = [])),
+    responses((status = 200, description = "Amazon orders due by tomorrow (JST) and not shipped, or shipped without a confirmed feedback", body = Vec<crate::amazon::orders::AtRiskOrder>)))]
+pub async fn at_risk(
+    mut auth: Authorized<req::ManageInventory>,
+) -> Result<axum::Json<Vec<crate::amazon::orders::AtRiskOrder>>, ApiError> {
+    Ok(axum::Json(
+        crate::amazon::orders::at_risk(&mut auth.tx).await?,
+    ))
+}

@@ -116,6 +116,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(amazon_api::purge_pii))
         .routes(routes!(amazon_api::sync_now))
         .routes(routes!(amazon_api::list_feedback))
+        .routes(routes!(amazon_api::at_risk))
         .routes(routes!(amazon_api::retry_feedback))
         .routes(routes!(amazon_api::mark_feedback_handled))
         .routes(routes!(orders_api::create_return))
