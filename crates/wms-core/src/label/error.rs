@@ -43,6 +43,10 @@ pub enum LabelField {
     Piece,
     CodAmount,
     TrackingNumber,
+    /// The SKU of item line `n` of a packing slip, counted from 1.
+    ItemSku(usize),
+    /// The product name of item line `n` of a packing slip, counted from 1.
+    ItemName(usize),
 }
 
 impl fmt::Display for LabelField {
@@ -64,6 +68,8 @@ impl fmt::Display for LabelField {
             LabelField::Piece => f.write_str("piece count"),
             LabelField::CodAmount => f.write_str("COD amount"),
             LabelField::TrackingNumber => f.write_str("tracking number"),
+            LabelField::ItemSku(n) => write!(f, "SKU of item line {n}"),
+            LabelField::ItemName(n) => write!(f, "product name of item line {n}"),
         }
     }
 }
@@ -129,6 +135,21 @@ pub enum LabelError {
     InvalidFont { reason: &'static str },
     #[error("could not encode the {what}: {message}")]
     Encoding { what: &'static str, message: String },
+    #[error("a packing slip needs at least one item line")]
+    SlipNoItems,
+    #[error("item line {line} has quantity 0")]
+    SlipQuantityInvalid { line: usize },
+    #[error("prices are to be shown but item line {line} has no unit price")]
+    SlipPriceMissing { line: usize },
+    #[error("a label sheet needs at least one label")]
+    SheetEmpty,
+    /// A label of a sheet failed: the whole sheet is refused, so no label of it prints twice later.
+    #[error("label {} of the sheet: {error}", .index + 1)]
+    InSheet {
+        /// Counted from 0, printed from 1.
+        index: usize,
+        error: Box<LabelError>,
+    },
 }
 
 /// The carrier as people write it in English.
@@ -154,7 +175,7 @@ impl LabelError {
     /// A stable machine-readable code the UI can branch on (message text may change). Tracking-number
     /// errors keep their own `tracking_*` codes.
     #[must_use]
-    pub const fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             LabelError::Tracking(e) => e.code(),
             LabelError::Malformed { .. } => "label_malformed",
@@ -175,18 +196,24 @@ impl LabelError {
             LabelError::MissingGlyph { .. } => "label_missing_glyph",
             LabelError::InvalidFont { .. } => "label_invalid_font",
             LabelError::Encoding { .. } => "label_encoding",
+            LabelError::SlipNoItems => "slip_no_items",
+            LabelError::SlipQuantityInvalid { .. } => "slip_quantity_invalid",
+            LabelError::SlipPriceMissing { .. } => "slip_price_missing",
+            LabelError::SheetEmpty => "label_sheet_empty",
+            LabelError::InSheet { error, .. } => error.code(),
         }
     }
 
     /// True for the carriers' rules and a malformed model: the label itself must change. False for
     /// problems of this installation (font, encoder), where retrying with another font may work.
     #[must_use]
-    pub const fn is_refusal(&self) -> bool {
-        !matches!(
-            self,
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            LabelError::InSheet { error, .. } => error.is_refusal(),
             LabelError::MissingGlyph { .. }
-                | LabelError::InvalidFont { .. }
-                | LabelError::Encoding { .. }
-        )
+            | LabelError::InvalidFont { .. }
+            | LabelError::Encoding { .. } => false,
+            _ => true,
+        }
     }
 }

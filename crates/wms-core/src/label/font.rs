@@ -83,6 +83,36 @@ impl Font {
         Ok((glyphs, caret))
     }
 
+    /// The glyph ids of `text` and the pen position of each at `px`, plus the line's advance: what
+    /// the PDF writer places, so that PDF text sits exactly where the layout measured it.
+    pub(crate) fn glyphs(&self, text: &str, px: f32) -> Result<(Vec<(u16, f32)>, f32), LabelError> {
+        let (glyphs, advance) = self.shape(text, px)?;
+        Ok((
+            glyphs.into_iter().map(|(id, x)| (id.0, x)).collect(),
+            advance,
+        ))
+    }
+
+    /// The font file itself, for embedding.
+    pub(crate) fn data(&self) -> &[u8] {
+        self.inner.as_slice()
+    }
+
+    /// Font units per em (1000 or 2048 typically; IPAGothic has 2048).
+    pub(crate) fn units_per_em(&self) -> f32 {
+        self.inner.units_per_em().unwrap_or(1000.0)
+    }
+
+    /// Ascent and descent (negative) in font units: `px` in [`Self::rasterise`] is their distance.
+    pub(crate) fn vertical_metrics(&self) -> (f32, f32) {
+        (self.inner.ascent_unscaled(), self.inner.descent_unscaled())
+    }
+
+    /// Advance of glyph `id` in font units.
+    pub(crate) fn advance(&self, id: u16) -> f32 {
+        self.inner.h_advance_unscaled(GlyphId(id))
+    }
+
     /// Width in pixels of `text` set at `px`.
     pub(crate) fn measure(&self, text: &str, px: f32) -> Result<f32, LabelError> {
         Ok(self.shape(text, px)?.1)

@@ -138,7 +138,7 @@ fn carrier_heading(carrier: Carrier) -> &'static str {
 }
 
 /// `3980` → `3,980`.
-fn yen(amount: u32) -> String {
+pub(super) fn yen(amount: u32) -> String {
     let digits = amount.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

@@ -16,7 +16,7 @@ use time::Date;
 use super::error::{LabelError, LabelField, PartyRole};
 use crate::tracking::{Carrier, TrackingNumber};
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+time::serde::format_description!(pub(super) iso_date, Date, "[year]-[month]-[day]");
 
 /// Sagawa e飛伝: recipient name and each address line at most 16 full-width characters (32
 /// half-width units); the item name likewise.
@@ -221,7 +221,7 @@ fn is_phone(s: &str) -> bool {
             .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'(' | b')' | b'+' | b' '))
 }
 
-fn required(field: LabelField, value: &str) -> Result<(), LabelError> {
+pub(super) fn required(field: LabelField, value: &str) -> Result<(), LabelError> {
     if value.trim().is_empty() {
         return Err(LabelError::Missing(field));
     }
@@ -254,7 +254,7 @@ fn max_width(
 }
 
 impl Party {
-    fn validate(&self, role: PartyRole) -> Result<(), LabelError> {
+    pub(super) fn validate(&self, role: PartyRole) -> Result<(), LabelError> {
         required(LabelField::Name(role), &self.name)?;
         let postal = LabelField::PostalCode(role);
         if self.postal_code.trim().is_empty() {

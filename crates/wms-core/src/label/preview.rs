@@ -71,7 +71,11 @@ fn runs(modules: &[u8]) -> Vec<(bool, u32)> {
 
 /// NW-7 `A<digits>A`. `barcoders` draws wide elements two modules wide; printers use `ratio` (3 here,
 /// as `^BY3,3`), so each run of two becomes one wide element of `ratio × module` dots.
-fn codabar(digits: &str, module: u32, ratio: u32) -> Result<Vec<(bool, u32)>, LabelError> {
+pub(crate) fn codabar(
+    digits: &str,
+    module: u32,
+    ratio: u32,
+) -> Result<Vec<(bool, u32)>, LabelError> {
     let modules = Codabar::new(format!("A{digits}A"))
         .map_err(encoding_error("NW-7 barcode"))?
         .encode();
@@ -82,7 +86,7 @@ fn codabar(digits: &str, module: u32, ratio: u32) -> Result<Vec<(bool, u32)>, La
 }
 
 /// Code 128 in subset C (`Ć` is barcoders' spelling of "start C").
-fn code128(digits: &str, module: u32) -> Result<Vec<(bool, u32)>, LabelError> {
+pub(crate) fn code128(digits: &str, module: u32) -> Result<Vec<(bool, u32)>, LabelError> {
     let modules = Code128::new(format!("Ć{digits}"))
         .map_err(encoding_error("Code 128 barcode"))?
         .encode();
@@ -90,6 +94,24 @@ fn code128(digits: &str, module: u32) -> Result<Vec<(bool, u32)>, LabelError> {
         .into_iter()
         .map(|(bar, n)| (bar, n * module))
         .collect())
+}
+
+/// QR of `digits`, error correction M (as the ZPL's `^BQN,2,…^FDMA,`): the side in modules and the
+/// modules row by row, `true` for dark.
+pub(crate) fn qr(digits: &str) -> Result<(u32, Vec<bool>), LabelError> {
+    let code = QrCode::with_error_correction_level(digits.as_bytes(), EcLevel::M).map_err(|e| {
+        LabelError::Encoding {
+            what: "QR code",
+            message: e.to_string(),
+        }
+    })?;
+    let n = code.width() as u32;
+    let dark = code
+        .to_colors()
+        .into_iter()
+        .map(|c| c == Color::Dark)
+        .collect();
+    Ok((n, dark))
 }
 
 fn png(canvas: &Canvas) -> Result<Vec<u8>, LabelError> {
@@ -149,17 +171,10 @@ pub(crate) fn draw(layout: &Layout, font: &Font) -> Result<Vec<u8>, LabelError> 
                 module,
                 digits,
             } => {
-                let code = QrCode::with_error_correction_level(digits.as_bytes(), EcLevel::M)
-                    .map_err(|e| LabelError::Encoding {
-                        what: "QR code",
-                        message: e.to_string(),
-                    })?;
-                let n = code.width() as u32;
-                for (i, color) in code.to_colors().into_iter().enumerate() {
-                    if color == Color::Dark {
-                        let (mx, my) = (i as u32 % n, i as u32 / n);
-                        canvas.fill(x + mx * module, y + my * module, *module, *module);
-                    }
+                let (n, dark) = qr(digits)?;
+                for (i, _) in dark.iter().enumerate().filter(|(_, d)| **d) {
+                    let (mx, my) = (i as u32 % n, i as u32 / n);
+                    canvas.fill(x + mx * module, y + my * module, *module, *module);
                 }
             }
         }

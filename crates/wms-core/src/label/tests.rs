@@ -16,7 +16,7 @@ use crate::tracking::Carrier;
 
 const DEFAULT_FONT: &str = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf";
 
-fn font() -> Option<&'static Font> {
+pub(super) fn font() -> Option<&'static Font> {
     static FONT: OnceLock<Option<Font>> = OnceLock::new();
     FONT.get_or_init(|| {
         let path = std::env::var("WMS_LABEL_FONT").unwrap_or_else(|_| DEFAULT_FONT.to_owned());
@@ -37,11 +37,11 @@ fn font() -> Option<&'static Font> {
     .as_ref()
 }
 
-fn example(carrier: Carrier) -> LabelModel {
+pub(super) fn example(carrier: Carrier) -> LabelModel {
     LabelModel::example(carrier).expect("the examples are valid")
 }
 
-fn keep(name: &str, bytes: &[u8]) {
+pub(super) fn keep(name: &str, bytes: &[u8]) {
     if let Ok(dir) = std::env::var("WMS_LABEL_TEST_OUT") {
         std::fs::create_dir_all(&dir).expect("output dir");
         std::fs::write(std::path::Path::new(&dir).join(name), bytes).expect("write output");
@@ -263,6 +263,8 @@ fn assert_refused(model: &LabelModel, code: &str) {
             assert_eq!(r.as_ref().map_err(LabelError::code).err(), Some(code));
         }
         let r = render_png(model, font);
+        assert_eq!(r.as_ref().map_err(LabelError::code).err(), Some(code));
+        let r = render_pdf(model, font);
         assert_eq!(r.as_ref().map_err(LabelError::code).err(), Some(code));
     }
 }
