@@ -465,4 +465,10 @@ fn render_time() {
     let _ = render_zpl(&model, Dpi::D300, font).expect("renders");
     let at300 = start.elapsed();
     eprintln!("render_zpl: {each:?} per label at 203 dpi, {at300:?} at 300 dpi (one render)");
+    let start = std::time::Instant::now();
+    let _ = render_pdf(&model, font).expect("renders");
+    eprintln!(
+        "render_pdf: {:?} (one render; `cargo run --release -p wms-core --example label_bench` for more)",
+        start.elapsed()
+    );
 }

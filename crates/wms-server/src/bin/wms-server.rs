@@ -52,7 +52,8 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
-    /// Carrier labels: an example model, rendering to ZPL or PNG (no settings or database needed).
+    /// Carrier labels: an example model, rendering to ZPL, PNG or PDF, A4 label sheets and packing
+    /// slips (no settings or database needed).
     Label {
         #[command(subcommand)]
         command: label_cli::LabelCommand,
