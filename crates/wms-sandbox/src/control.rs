@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::error::SandboxError;
-use crate::faults::{Fault, Faults};
+use crate::faults::{Fault, FaultOperation, Faults};
 use crate::generate::{GenerateOrders, generate};
 use crate::models::{Operation, RatePlan, StaticExample};
 use crate::orders;
@@ -139,7 +139,7 @@ impl Control {
     }
 
     /// Applies `f` to the state and persists the result before returning.
-    fn mutate<R>(
+    pub(crate) fn mutate<R>(
         &self,
         f: impl FnOnce(&mut PersistedState) -> Result<R, SandboxError>,
     ) -> Result<R, SandboxError> {
@@ -149,7 +149,7 @@ impl Control {
         Ok(r)
     }
 
-    fn read<R>(&self, f: impl FnOnce(&PersistedState) -> R) -> R {
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&PersistedState) -> R) -> R {
         f(&lock(&self.state))
     }
 
@@ -378,7 +378,7 @@ impl Control {
         lock(&self.faults).clear();
     }
 
-    pub(crate) fn take_fault(&self, op: Operation) -> Option<Fault> {
+    pub(crate) fn take_fault(&self, op: impl Into<FaultOperation>) -> Option<Fault> {
         lock(&self.faults).take(op, rand::random::<f64>)
     }
 

@@ -2,7 +2,38 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::carriers::CarrierOperation;
 use crate::models::Operation;
+
+/// What a fault applies to: an Amazon operation or a carrier stand-in's. Written as the
+/// operation's name either way (`"getOrder"`, `"yamatoBook"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FaultOperation {
+    Amazon(Operation),
+    Carrier(CarrierOperation),
+}
+
+impl From<Operation> for FaultOperation {
+    fn from(op: Operation) -> Self {
+        FaultOperation::Amazon(op)
+    }
+}
+
+impl From<CarrierOperation> for FaultOperation {
+    fn from(op: CarrierOperation) -> Self {
+        FaultOperation::Carrier(op)
+    }
+}
+
+impl FaultOperation {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultOperation::Amazon(op) => op.name(),
+            FaultOperation::Carrier(op) => op.name(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,7 +56,7 @@ pub enum FaultKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
-    pub operation: Operation,
+    pub operation: FaultOperation,
     pub kind: FaultKind,
     /// Applies to the next `count` calls (default 1 when no probability is given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,9 +69,9 @@ pub struct Fault {
 }
 
 impl Fault {
-    pub fn next(operation: Operation, kind: FaultKind, count: u32) -> Self {
+    pub fn next(operation: impl Into<FaultOperation>, kind: FaultKind, count: u32) -> Self {
         Self {
-            operation,
+            operation: operation.into(),
             kind,
             count: Some(count),
             probability: None,
@@ -92,7 +123,12 @@ impl Faults {
     }
 
     /// The fault that fires for this call, if any (count-based rules are consumed).
-    pub fn take(&mut self, op: Operation, roll: impl FnOnce() -> f64) -> Option<Fault> {
+    pub fn take(
+        &mut self,
+        op: impl Into<FaultOperation>,
+        roll: impl FnOnce() -> f64,
+    ) -> Option<Fault> {
+        let op = op.into();
         let idx = self.rules.iter().position(|r| r.operation == op)?;
         let rule = self.rules[idx].clone();
         match (rule.count, rule.probability) {
@@ -134,5 +170,20 @@ mod tests {
         assert!(f.take(Operation::GetOrder, || 0.4).is_some());
         assert!(f.take(Operation::GetOrder, || 0.6).is_none());
         assert_eq!(f.list().len(), 1);
+    }
+
+    #[test]
+    fn carrier_operations_by_name() {
+        let json = r#"{"operation": "sagawaBook", "kind": "serverError"}"#;
+        let fault: Fault = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fault.operation, CarrierOperation::SagawaBook.into());
+        let amazon: Fault =
+            serde_json::from_str(r#"{"operation": "getOrder", "kind": "throttle"}"#)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(amazon.operation, Operation::GetOrder.into());
+        let mut f = Faults::default();
+        assert!(f.add(fault).is_ok());
+        assert!(f.take(CarrierOperation::YamatoBook, || 0.0).is_none());
+        assert!(f.take(CarrierOperation::SagawaBook, || 0.0).is_some());
     }
 }

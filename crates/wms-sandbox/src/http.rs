@@ -50,6 +50,7 @@ pub fn router(ctl: Arc<Control>) -> Router {
             "/printer/online",
             get(printer_online).put(set_printer_online),
         )
+        .merge(crate::carriers::control_routes())
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
         .with_state(ctl)
 }

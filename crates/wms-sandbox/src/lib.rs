@@ -6,12 +6,16 @@
 //! - `/amazon/...`: searchOrders and getOrder (v2026-01-01), confirmShipment (v0), and
 //!   `/amazon/auth/o2/token` (LWA refresh-token grant). Every static `x-amzn-api-sandbox`
 //!   example of those operations is answered exactly.
+//! - `/yamato/...` and `/sagawa/...`: carrier stand-ins (booking with idempotency keys, void,
+//!   tracking milestones on a test clock), on the project's own HTTP+JSON shapes (see
+//!   [`carriers`]).
 //! - `/_sandbox/...`: test control (sellers, orders, confirmations log, usage plans, faults,
-//!   printer jobs, reset). The same operations are methods of [`Control`].
+//!   printer jobs, carriers, reset). The same operations are methods of [`Control`].
 //! - State persists in `DIR/state.json`; the TLS certificate in `DIR/tls/`; print jobs in
 //!   `DIR/printer/`.
 
 pub mod amazon;
+pub mod carriers;
 pub mod control;
 pub mod error;
 pub mod faults;
@@ -33,9 +37,13 @@ use axum::Router;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
+pub use carriers::{
+    CarrierBooking, CarrierCall, CarrierCustomerRegistration, CarrierCustomerView, CarrierKind,
+    CarrierOperation, ClockChange, MilestoneTimes,
+};
 pub use control::{Control, SellerRegistration, SettingsPatch};
 pub use error::SandboxError;
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, FaultOperation};
 pub use generate::{GenerateOrders, SkuDetail, SkuSpec};
 pub use models::{Operation, RatePlan};
 pub use state::{ConfirmationRecord, PrintJob, SellerView, Settings};
@@ -73,6 +81,10 @@ pub struct Urls {
     pub control: String,
     /// `tcp://IP:PORT`
     pub printer: String,
+    /// Yamato stand-in base (`…/yamato`): append `/v1/shipments` etc.
+    pub yamato: String,
+    /// Sagawa stand-in base (`…/sagawa`): append `/v1/consignments` etc.
+    pub sagawa: String,
     /// PEM file of the self-signed certificate (trust only this).
     pub ca_cert: PathBuf,
     /// Lower-case hex SHA-256 of the certificate (DER).
@@ -120,6 +132,14 @@ impl Sandbox {
 
         let app = Router::new()
             .nest("/amazon", amazon::router(ctl.clone()))
+            .nest(
+                "/yamato",
+                carriers::router(ctl.clone(), carriers::CarrierKind::Yamato),
+            )
+            .nest(
+                "/sagawa",
+                carriers::router(ctl.clone(), carriers::CarrierKind::Sagawa),
+            )
             .nest("/_sandbox", http::router(ctl.clone()));
         let rustls = axum_server::tls_rustls::RustlsConfig::from_config(tls::server_config(&tls)?);
         let handle = axum_server::Handle::new();
@@ -133,6 +153,8 @@ impl Sandbox {
             lwa_token_url: format!("https://{host}/amazon/auth/o2/token"),
             control: format!("https://{host}/_sandbox"),
             printer: format!("tcp://{}", advertised(printer_addr)),
+            yamato: format!("https://{host}/yamato"),
+            sagawa: format!("https://{host}/sagawa"),
             ca_cert: tls.cert_path.clone(),
             cert_sha256: tls.sha256.clone(),
         };

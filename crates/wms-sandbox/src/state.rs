@@ -152,6 +152,9 @@ pub struct PersistedState {
     /// Usage-plan overrides by operation name.
     pub rate_plans: BTreeMap<String, RatePlan>,
     pub next_seq: u64,
+    /// The Yamato and Sagawa stand-ins (absent from state files written before they existed).
+    #[serde(default)]
+    pub carriers: crate::carriers::CarrierState,
 }
 
 impl PersistedState {

@@ -31,6 +31,8 @@ async fn serve_prints_the_urls_first() {
         "lwa_token_url",
         "control",
         "printer",
+        "yamato",
+        "sagawa",
         "ca_cert",
         "cert_sha256",
     ] {

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod binary;
+mod carriers;
 mod common;
 mod confirm;
 mod examples;
