@@ -1,0 +1,236 @@
+//! `wms-station`: the workstation core without a window (headless stations, kiosks, smoke tests).
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use wms_client::secrets::StorePreference;
+use wms_client::station::{LoginParams, Station, StationOptions};
+use wms_client::{PrinterTarget, SyncEvent};
+use zeroize::Zeroizing;
+
+#[derive(Parser)]
+#[command(
+    name = "wms-station",
+    version,
+    about = "Jilian WMS workstation (headless)"
+)]
+struct Cli {
+    /// The station's data directory (encrypted cache, configuration; key files if no keyring).
+    #[arg(long, env = "WMS_STATION_DATA")]
+    data: PathBuf,
+    /// Secret store for a new installation: auto (OS keyring, else key files), keyring or file.
+    #[arg(long, env = "WMS_STATION_SECRET_STORE", default_value = "auto")]
+    secret_store: StorePreference,
+    /// Accept http:// to a loopback server (tests only).
+    #[arg(long, hide = true)]
+    allow_loopback_http: bool,
+    /// TrueType font for Japanese text on labels.
+    #[arg(long, env = "WMS_LABEL_FONT", default_value = wms_client::label::DEFAULT_FONT)]
+    label_font: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Log in (password from stdin; TOTP when the account has MFA).
+    Login {
+        #[arg(long)]
+        server: String,
+        /// The server certificate's SHA-256, `AB:CD:…` or plain hex; omit to use the webpki roots.
+        #[arg(long)]
+        fingerprint: Option<String>,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (the only way: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        totp: Option<String>,
+    },
+    /// Send the outbox and load the working set into the cache.
+    Sync,
+    /// Online/offline, outbox length, cache size, secret store in use.
+    Status,
+    /// Revoke the session, wipe the tokens and the cache key, delete the cache.
+    Logout {
+        /// Log out even though recorded actions have not reached the server (they are lost).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print an order's carrier label (raw ZPL, no dialog).
+    PrintLabel {
+        #[arg(long)]
+        order: String,
+        /// tcp://HOST:PORT or cups://QUEUE
+        #[arg(long)]
+        printer: String,
+        /// Package number (default: the first with a carrier and tracking number).
+        #[arg(long)]
+        package: Option<i64>,
+    },
+    /// Record a dispatch now (works offline: replayed with its real ship time).
+    Dispatch {
+        #[arg(long)]
+        order: String,
+    },
+    /// Zebra ~HS status of a tcp:// printer.
+    PrinterStatus {
+        #[arg(long)]
+        printer: String,
+    },
+}
+
+fn out(line: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{line}");
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WMS_STATION_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let options = StationOptions {
+        secret_store: cli.secret_store,
+        allow_loopback_http: cli.allow_loopback_http,
+        label_font: cli.label_font.clone(),
+        ..StationOptions::default()
+    };
+    match cli.cmd {
+        Cmd::Login {
+            server,
+            fingerprint,
+            tenant,
+            email,
+            password_stdin: _,
+            totp,
+        } => {
+            let mut raw = Zeroizing::new(String::new());
+            std::io::stdin()
+                .read_to_string(&mut raw)
+                .context("reading the password from stdin")?;
+            let password = Zeroizing::new(raw.trim_end_matches(['\r', '\n']).to_owned());
+            let station = Station::login(
+                &cli.data,
+                LoginParams {
+                    server,
+                    fingerprint,
+                    tenant,
+                    email,
+                    password,
+                    totp,
+                },
+                options,
+            )
+            .await?;
+            out(&format!(
+                "logged in; secrets in: {}",
+                station.secret_store_kind().describe()
+            ));
+        }
+        Cmd::Sync => {
+            let station = Station::open(&cli.data, options).await?;
+            let report = station
+                .sync(&mut |e: &SyncEvent| match e {
+                    SyncEvent::Orders { loaded, total } => {
+                        tracing::info!(loaded, total, "orders");
+                    }
+                    SyncEvent::Skus { loaded } => tracing::info!(loaded, "skus"),
+                    _ => {}
+                })
+                .await?;
+            out(&format!(
+                "synced: {} orders, {} skus loaded; {} orders and {} skus removed; outbox: {} sent, {} conflicts, {} pending",
+                report.orders,
+                report.skus,
+                report.removed_orders,
+                report.removed_skus,
+                report.outbox.sent,
+                report.outbox.conflicts,
+                report.outbox.pending
+            ));
+        }
+        Cmd::Status => {
+            let station = Station::open(&cli.data, options).await?;
+            let s = station.status().await?;
+            out(&format!("server: {}", s.server));
+            out(&format!("tenant: {}", s.tenant));
+            out(&format!(
+                "online: {}",
+                if s.online { "online" } else { "offline" }
+            ));
+            out(&format!("logged in: {}", s.logged_in));
+            out(&format!(
+                "outbox: {} pending, {} conflicts",
+                s.outbox_pending, s.outbox_conflicts
+            ));
+            out(&format!(
+                "cache: {} bytes ({} orders, {} skus, {} recipients)",
+                s.cache_bytes, s.cached_orders, s.cached_skus, s.cached_recipients
+            ));
+            out(&format!("keyring backend: {}", s.secret_store_description));
+            out(&format!(
+                "last sync: {}",
+                s.last_sync.as_deref().unwrap_or("never")
+            ));
+        }
+        Cmd::Logout { force } => {
+            let station = Station::open(&cli.data, options).await?;
+            let o = station.logout(force).await?;
+            out(&format!(
+                "logged out; session revoked on the server: {}; cache and keys wiped",
+                o.revoked_on_server
+            ));
+        }
+        Cmd::PrintLabel {
+            order,
+            printer,
+            package,
+        } => {
+            let target: PrinterTarget = printer.parse()?;
+            let station = Station::open(&cli.data, options).await?;
+            let o = station.print_label(&order, package, &target).await?;
+            out(&format!(
+                "printed order {} package {} to {} ({} bytes, sha256 {})",
+                o.order_id, o.package_seq, o.printer, o.bytes, o.sha256
+            ));
+        }
+        Cmd::Dispatch { order } => {
+            let station = Station::open(&cli.data, options).await?;
+            let o = station.dispatch(&order).await?;
+            let state = if o.replay.pending == 0 {
+                "sent"
+            } else {
+                "queued (offline)"
+            };
+            out(&format!(
+                "dispatch of {} at {} recorded: {state}",
+                o.order_id, o.ship_time
+            ));
+        }
+        Cmd::PrinterStatus { printer } => {
+            let target: PrinterTarget = printer.parse()?;
+            let s = wms_client::print::host_status(&target).await?;
+            out(&format!(
+                "ready: {}; paper out: {}; paused: {}; head open: {}; ribbon out: {}",
+                s.ready(),
+                s.paper_out,
+                s.paused,
+                s.head_open,
+                s.ribbon_out
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,680 @@
+//! The station: one data directory, one installation, one signed-in user at a time.
+//!
+//! `DATA/station.json` holds what is not secret (installation id, server URL, pinned fingerprint,
+//! tenant, which secret store is in use); `DATA/cache.sqlite` the sealed cache; the secrets are in
+//! the secret store (OS keyring, or `DATA/secrets/` as the explicit fallback).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::api::{ApiClient, ApiConfig, ApiError, Call};
+use crate::cache::{self, Cache, CacheCounts, CacheError, CacheKey};
+use crate::label::{self, LabelBuildError, StationProfile};
+use crate::model::{LabelRecipient, Order, RecipientWire, Warehouse};
+use crate::outbox::{self, ReplayReport};
+use crate::print::{self, PrintError, PrinterTarget};
+use crate::secrets::{self, SecretError, SecretStoreKind, StorePreference};
+use crate::session::{Session, SessionError, Tokens};
+use crate::sync::{self, SyncEvent, SyncReport};
+use crate::tls::{Fingerprint, FingerprintError};
+
+const CONFIG_FILE: &str = "station.json";
+const CACHE_FILE: &str = "cache.sqlite";
+const CACHE_KEY: &str = "cache_key";
+const DEVICE_ID: &str = "device_id";
+
+/// Statuses of the orders this station works on (released to packing, not yet gone).
+pub const DEFAULT_WORKING_SET: [&str; 3] = ["allocated", "picking", "packed"];
+/// Order statuses in which the recipient may be kept (the order is open at the bench).
+const OPEN_STATUSES: [&str; 5] = ["received", "allocated", "backordered", "picking", "packed"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StationError {
+    #[error("data directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("station configuration {path} is unreadable: {message}")]
+    Config { path: PathBuf, message: String },
+    #[error("not logged in (run `wms-station login`)")]
+    NotLoggedIn,
+    #[error("this account needs a TOTP code: pass --totp CODE")]
+    MfaRequired,
+    #[error(
+        "this account has not enrolled MFA yet: enrol it first (in the desktop app or the API)"
+    )]
+    MfaEnrollmentRequired,
+    #[error("this account must change its one-time password first")]
+    PasswordChangeRequired,
+    #[error(transparent)]
+    Fingerprint(#[from] FingerprintError),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(
+        "the cache key is missing from the {0} store: the cache cannot be opened (log in again)"
+    )]
+    CacheKeyMissing(&'static str),
+    #[error("order {0} is not in the local cache and the server is unreachable")]
+    OrderUnavailable(String),
+    #[error("order {id} is {status}: only a packed order can be dispatched")]
+    NotPacked { id: String, status: String },
+    #[error("order {0} already has a dispatch waiting in the outbox")]
+    AlreadyQueued(String),
+    #[error(
+        "{0} action(s) recorded at this station have not reached the server yet: logging out would lose them (connect, or force)"
+    )]
+    OutboxNotEmpty(i64),
+    #[error(transparent)]
+    Label(#[from] LabelBuildError),
+    #[error(transparent)]
+    Print(#[from] PrintError),
+}
+
+impl StationError {
+    /// A stable code for the UI.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        match self {
+            StationError::Io { .. } => "io",
+            StationError::Config { .. } => "config",
+            StationError::NotLoggedIn => "not_logged_in",
+            StationError::MfaRequired => "mfa_required",
+            StationError::MfaEnrollmentRequired => "mfa_enrollment_required",
+            StationError::PasswordChangeRequired => "password_change_required",
+            StationError::Fingerprint(_) => "bad_fingerprint",
+            StationError::Api(e) => e.code(),
+            StationError::Session(SessionError::Api(e)) => e.code(),
+            StationError::Session(SessionError::NotLoggedIn) => "not_logged_in",
+            StationError::Session(SessionError::Expired) => "session_expired",
+            StationError::Session(SessionError::Secret(_)) | StationError::Secret(_) => {
+                "secret_store"
+            }
+            StationError::Cache(CacheError::Tampered { .. }) => "cache_tampered",
+            StationError::Cache(_) => "cache",
+            StationError::CacheKeyMissing(_) => "cache_key_missing",
+            StationError::OrderUnavailable(_) => "order_unavailable",
+            StationError::NotPacked { .. } => "not_packed",
+            StationError::AlreadyQueued(_) => "already_queued",
+            StationError::OutboxNotEmpty(_) => "outbox_not_empty",
+            StationError::Label(_) => "label_invalid",
+            StationError::Print(e) => e.code(),
+        }
+    }
+
+    fn is_offline(&self) -> bool {
+        match self {
+            StationError::Api(e) => e.is_offline(),
+            StationError::Session(s) => s.is_offline(),
+            _ => false,
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StationError + '_ {
+    move |source| StationError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StationConfig {
+    installation_id: String,
+    server: String,
+    fingerprint: Option<String>,
+    tenant: String,
+    secret_store: SecretStoreKind,
+    #[serde(default)]
+    allow_loopback_http: bool,
+}
+
+/// Options that are not part of the stored configuration.
+#[derive(Debug, Clone)]
+pub struct StationOptions {
+    /// Which secret store a new installation uses (an existing one keeps its recorded choice).
+    pub secret_store: StorePreference,
+    /// Accept `http://` to loopback (tests only).
+    pub allow_loopback_http: bool,
+    /// Order statuses synced into the cache.
+    pub working_set: Vec<String>,
+    /// The TrueType font labels are rendered with (Japanese glyphs).
+    pub label_font: PathBuf,
+}
+
+impl Default for StationOptions {
+    fn default() -> Self {
+        Self {
+            secret_store: StorePreference::Auto,
+            allow_loopback_http: false,
+            working_set: DEFAULT_WORKING_SET
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            label_font: PathBuf::from(label::DEFAULT_FONT),
+        }
+    }
+}
+
+/// What to log in with. The password is zeroized on drop.
+pub struct LoginParams {
+    pub server: String,
+    pub fingerprint: Option<String>,
+    pub tenant: String,
+    pub email: String,
+    pub password: Zeroizing<String>,
+    pub totp: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StationStatus {
+    pub online: bool,
+    pub logged_in: bool,
+    pub server: String,
+    pub tenant: String,
+    pub secret_store: SecretStoreKind,
+    pub secret_store_description: &'static str,
+    pub outbox_pending: i64,
+    pub outbox_conflicts: i64,
+    pub cached_orders: i64,
+    pub cached_skus: i64,
+    pub cached_recipients: i64,
+    pub cache_bytes: u64,
+    pub last_sync: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DispatchOutcome {
+    pub order_id: String,
+    pub idempotency_key: String,
+    pub ship_time: String,
+    /// Replay result right after recording (the dispatch may still be waiting offline).
+    pub replay: ReplayReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogoutOutcome {
+    /// False when the server was unreachable: the session then dies when its refresh token expires
+    /// (it is wiped here, so this station can no longer use it); an admin can revoke it sooner.
+    pub revoked_on_server: bool,
+    pub outbox_discarded: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrintOutcome {
+    pub order_id: String,
+    pub package_seq: i64,
+    pub printer: String,
+    pub bytes: usize,
+    pub sha256: String,
+}
+
+pub struct Station {
+    data_dir: PathBuf,
+    config: StationConfig,
+    session: Session,
+    cache: Cache,
+    options: StationOptions,
+}
+
+impl std::fmt::Debug for Station {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Station")
+            .field("data_dir", &self.data_dir)
+            .field("server", &self.config.server)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), StationError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+    }
+    Ok(())
+}
+
+fn read_config(data_dir: &Path) -> Result<Option<StationConfig>, StationError> {
+    let path = data_dir.join(CONFIG_FILE);
+    match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| StationError::Config {
+                path,
+                message: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(&path)(e)),
+    }
+}
+
+fn write_config(data_dir: &Path, c: &StationConfig) -> Result<(), StationError> {
+    let path = data_dir.join(CONFIG_FILE);
+    let tmp = data_dir.join(".station.json.tmp");
+    let bytes = serde_json::to_vec_pretty(c).map_err(|e| StationError::Config {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    Ok(())
+}
+
+fn api_for(c: &StationConfig) -> Result<ApiClient, StationError> {
+    let pin = c
+        .fingerprint
+        .as_deref()
+        .map(Fingerprint::parse)
+        .transpose()?;
+    let mut cfg = ApiConfig::new(c.server.clone(), pin);
+    cfg.allow_loopback_http = c.allow_loopback_http;
+    Ok(ApiClient::new(&cfg)?)
+}
+
+fn warn_if_fallback(kind: SecretStoreKind) {
+    if kind == SecretStoreKind::File {
+        tracing::warn!(
+            "secrets are kept in key files under the data directory (mode 0600), not in an OS keyring"
+        );
+    }
+}
+
+impl Station {
+    /// Logs in (password, and TOTP when the account has MFA) and prepares the cache.
+    pub async fn login(
+        data_dir: &Path,
+        params: LoginParams,
+        options: StationOptions,
+    ) -> Result<Self, StationError> {
+        ensure_dir(data_dir)?;
+        let pin = params
+            .fingerprint
+            .as_deref()
+            .map(Fingerprint::parse)
+            .transpose()?;
+        let previous = read_config(data_dir)?;
+        let (installation_id, store) = match &previous {
+            Some(p) => (
+                p.installation_id.clone(),
+                secrets::open_kind(p.secret_store, &p.installation_id, data_dir)?,
+            ),
+            None => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                let store = secrets::choose(options.secret_store, &id, data_dir)?;
+                (id, store)
+            }
+        };
+        warn_if_fallback(store.kind());
+        let config = StationConfig {
+            installation_id,
+            server: params.server.trim_end_matches('/').to_owned(),
+            fingerprint: pin.map(|p| p.to_hex()),
+            tenant: params.tenant.clone(),
+            secret_store: store.kind(),
+            allow_loopback_http: options.allow_loopback_http,
+        };
+        let api = api_for(&config)?;
+
+        let device = match store.get(DEVICE_ID)? {
+            Some(d) => String::from_utf8_lossy(&d).into_owned(),
+            None => {
+                let d = format!("station-{}", uuid::Uuid::new_v4());
+                store.set(DEVICE_ID, d.as_bytes())?;
+                d
+            }
+        };
+        let mut body = serde_json::json!({
+            "tenant": params.tenant,
+            "email": params.email,
+            "password": params.password.as_str(),
+            "device": device,
+        });
+        if let Some(code) = &params.totp {
+            body["totp"] = serde_json::Value::String(code.trim().to_owned());
+        }
+        let tokens: Tokens = match api.json(Call::post("/api/v1/auth/login", body)).await {
+            Ok(t) => t,
+            Err(ApiError::Problem { code, .. }) if code == "mfa_required" => {
+                return Err(StationError::MfaRequired);
+            }
+            Err(ApiError::Problem { code, .. }) if code == "mfa_enrollment_required" => {
+                return Err(StationError::MfaEnrollmentRequired);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if tokens.mfa_enrollment_required {
+            return Err(StationError::MfaEnrollmentRequired);
+        }
+        if tokens.password_change_required {
+            return Err(StationError::PasswordChangeRequired);
+        }
+        let session = Session::new(api, store);
+        session.install(&tokens)?;
+
+        let key = match session
+            .secrets()
+            .get(CACHE_KEY)?
+            .and_then(|k| CacheKey::from_bytes(&k))
+        {
+            Some(k) => k,
+            None => {
+                // A new key: whatever cache is on disk was sealed under a key we no longer have.
+                cache::remove_files(&data_dir.join(CACHE_FILE))?;
+                let k = CacheKey::generate();
+                session.secrets().set(CACHE_KEY, k.as_bytes())?;
+                k
+            }
+        };
+        let cache = Cache::open(&data_dir.join(CACHE_FILE), &key).await?;
+        write_config(data_dir, &config)?;
+        tracing::info!(server = %config.server, tenant = %config.tenant, "logged in");
+        Ok(Self {
+            data_dir: data_dir.to_path_buf(),
+            config,
+            session,
+            cache,
+            options,
+        })
+    }
+
+    /// Opens an installation that has logged in before (possibly offline).
+    pub async fn open(data_dir: &Path, options: StationOptions) -> Result<Self, StationError> {
+        let config = read_config(data_dir)?.ok_or(StationError::NotLoggedIn)?;
+        let store = secrets::open_kind(config.secret_store, &config.installation_id, data_dir)?;
+        warn_if_fallback(store.kind());
+        let kind = store.kind();
+        let api = api_for(&config)?;
+        let session = Session::new(api, store);
+        let key = session
+            .secrets()
+            .get(CACHE_KEY)?
+            .and_then(|k| CacheKey::from_bytes(&k))
+            .ok_or(StationError::CacheKeyMissing(kind.describe()))?;
+        let cache = Cache::open(&data_dir.join(CACHE_FILE), &key).await?;
+        Ok(Self {
+            data_dir: data_dir.to_path_buf(),
+            config,
+            session,
+            cache,
+            options,
+        })
+    }
+
+    #[must_use]
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    #[must_use]
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    #[must_use]
+    pub fn secret_store_kind(&self) -> SecretStoreKind {
+        self.config.secret_store
+    }
+
+    #[must_use]
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    #[must_use]
+    pub fn options(&self) -> &StationOptions {
+        &self.options
+    }
+
+    pub async fn status(&self) -> Result<StationStatus, StationError> {
+        let online = self.session.api().reachable().await;
+        let CacheCounts {
+            orders,
+            skus,
+            recipients,
+            outbox_pending,
+            outbox_conflicts,
+        } = self.cache.counts().await?;
+        Ok(StationStatus {
+            online,
+            logged_in: self.session.has_refresh_token()?,
+            server: self.config.server.clone(),
+            tenant: self.config.tenant.clone(),
+            secret_store: self.config.secret_store,
+            secret_store_description: self.config.secret_store.describe(),
+            outbox_pending,
+            outbox_conflicts,
+            cached_orders: orders,
+            cached_skus: skus,
+            cached_recipients: recipients,
+            cache_bytes: self.cache.size_on_disk(),
+            last_sync: self.cache.meta("last_sync").await?,
+        })
+    }
+
+    /// Replays the outbox, then loads the working set into the cache.
+    pub async fn sync(
+        &self,
+        progress: &mut (dyn FnMut(&SyncEvent) + Send),
+    ) -> Result<SyncReport, StationError> {
+        let replay = self.replay_outbox().await?;
+        let source = sync::ListSnapshot::new(&self.session, &self.options.working_set);
+        let mut report = sync::run(&self.cache, source, progress).await?;
+        report.outbox = replay;
+        self.cache.set_meta("last_sync", &now_rfc3339()).await?;
+        Ok(report)
+    }
+
+    /// Sends the recorded actions in order (stops at the first transient failure).
+    pub async fn replay_outbox(&self) -> Result<ReplayReport, StationError> {
+        outbox::replay(&self.session, &self.cache).await
+    }
+
+    async fn fetch_order(&self, id: &str) -> Result<Order, StationError> {
+        let path = format!("/api/v1/orders/{id}");
+        let o: Order = self
+            .session
+            .json(|t| Call::get(path.as_str()).bearer(t))
+            .await?;
+        self.cache.put_order(&o).await?;
+        Ok(o)
+    }
+
+    /// An order from the cache; a tampered row is dropped and re-fetched, a missing one fetched.
+    pub async fn order(&self, id: &str) -> Result<Order, StationError> {
+        match self.cache.order(id).await {
+            Ok(Some(o)) => return Ok(o),
+            Ok(None) => {}
+            Err(CacheError::Tampered { .. }) => {
+                tracing::warn!(order = id, "re-fetching a cached order that failed to open");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        match self.fetch_order(id).await {
+            Ok(o) => Ok(o),
+            Err(e) if e.is_offline() => Err(StationError::OrderUnavailable(id.to_owned())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The label's recipient: cached while the order is open, else read from the server (an
+    /// audited PII read, which needs a role allowed to read PII).
+    async fn recipient(&self, order: &Order) -> Result<LabelRecipient, StationError> {
+        match self.cache.recipient(&order.id).await {
+            Ok(Some(r)) => return Ok(r),
+            Ok(None) | Err(CacheError::Tampered { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let path = format!("/api/v1/orders/{}/recipient", order.id);
+        let wire: RecipientWire = match self
+            .session
+            .json(|t| Call::get(path.as_str()).bearer(t))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if e.is_offline() => {
+                return Err(StationError::OrderUnavailable(order.id.clone()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let r = LabelRecipient::from(&wire);
+        if OPEN_STATUSES.contains(&order.status.as_str()) {
+            self.cache.put_recipient(&order.id, &r).await?;
+        }
+        Ok(r)
+    }
+
+    async fn warehouse_name(&self, code: &str) -> String {
+        let key = format!("warehouse_name:{code}");
+        if let Ok(Some(n)) = self.cache.meta(&key).await {
+            return n;
+        }
+        let fetched: Result<Vec<Warehouse>, _> = self
+            .session
+            .json(|t| Call::get("/api/v1/warehouses").bearer(t))
+            .await;
+        if let Ok(list) = fetched {
+            for w in &list {
+                let _ = self
+                    .cache
+                    .set_meta(&format!("warehouse_name:{}", w.code), &w.name)
+                    .await;
+            }
+            if let Some(w) = list.iter().find(|w| w.code == code || w.id == code) {
+                return w.name.clone();
+            }
+        }
+        code.to_owned()
+    }
+
+    /// The ZPL of an order's label (the first package with a carrier and tracking number, or
+    /// `package_seq`), rendered from the cache with wms-core's renderer.
+    pub async fn render_label(
+        &self,
+        order_id: &str,
+        package_seq: Option<i64>,
+    ) -> Result<(i64, Vec<u8>), StationError> {
+        let order = self.order(order_id).await?;
+        let recipient = self.recipient(&order).await?;
+        let profile = StationProfile::load(&self.data_dir)?;
+        let sender_name = format!(
+            "{} {}",
+            self.config.tenant,
+            self.warehouse_name(&order.warehouse).await
+        );
+        let model = label::build(
+            &order,
+            package_seq,
+            &recipient,
+            &sender_name,
+            &profile,
+            time::OffsetDateTime::now_utc(),
+        )?;
+        let zpl = label::render_zpl(&model.model, &self.options.label_font, profile.dpi)?;
+        Ok((model.package_seq, zpl))
+    }
+
+    /// Renders and sends the label; never resent automatically (a reprint is another call).
+    pub async fn print_label(
+        &self,
+        order_id: &str,
+        package_seq: Option<i64>,
+        printer: &PrinterTarget,
+    ) -> Result<PrintOutcome, StationError> {
+        let (seq, zpl) = self.render_label(order_id, package_seq).await?;
+        print::send_raw(printer, &zpl).await?;
+        tracing::info!(order = order_id, package = seq, printer = %printer, bytes = zpl.len(), "label printed");
+        Ok(PrintOutcome {
+            order_id: order_id.to_owned(),
+            package_seq: seq,
+            printer: printer.to_string(),
+            bytes: zpl.len(),
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&zpl)),
+        })
+    }
+
+    /// Records the dispatch now (ship time = now) in the outbox, then tries to send it.
+    pub async fn dispatch(&self, order_id: &str) -> Result<DispatchOutcome, StationError> {
+        let order = self.order(order_id).await?;
+        if order.status != "packed" {
+            return Err(StationError::NotPacked {
+                id: order.id,
+                status: order.status,
+            });
+        }
+        let queued = self.cache.outbox_rows("pending").await?;
+        if queued
+            .iter()
+            .any(|r| r.order_id == order.id && r.kind == outbox::DISPATCH)
+        {
+            return Err(StationError::AlreadyQueued(order.id));
+        }
+        let ship_time = now_rfc3339();
+        let key = uuid::Uuid::now_v7().to_string();
+        self.cache
+            .outbox_push(
+                &key,
+                &order.id,
+                outbox::DISPATCH,
+                &serde_json::json!({ "ship_time": ship_time }),
+            )
+            .await?;
+        // The parcel has left: the order is no longer open here, its recipient goes.
+        self.cache.set_order_status(&order.id, "dispatched").await?;
+        self.cache.delete_recipient(&order.id).await?;
+        tracing::info!(order = %order.id, "dispatch recorded");
+        let replay = self.replay_outbox().await?;
+        Ok(DispatchOutcome {
+            order_id: order.id,
+            idempotency_key: key,
+            ship_time,
+            replay,
+        })
+    }
+
+    /// Revokes the session on the server, wipes the refresh token and the cache key, and deletes
+    /// the cache. Refuses while recorded actions have not reached the server, unless `force`.
+    pub async fn logout(self, force: bool) -> Result<LogoutOutcome, StationError> {
+        let _ = self.replay_outbox().await;
+        let pending = self.cache.counts().await?.outbox_pending;
+        if pending > 0 && !force {
+            return Err(StationError::OutboxNotEmpty(pending));
+        }
+        let revoked_on_server = match self.session.logout().await {
+            Ok(()) => true,
+            Err(SessionError::NotLoggedIn | SessionError::Expired) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not revoke the session on the server; wiping it locally");
+                false
+            }
+        };
+        let secrets = self.session.secrets();
+        secrets.delete(crate::session::REFRESH_TOKEN)?;
+        secrets.delete(CACHE_KEY)?;
+        self.cache.destroy().await?;
+        tracing::info!(revoked_on_server, "logged out");
+        Ok(LogoutOutcome {
+            revoked_on_server,
+            outbox_discarded: pending,
+        })
+    }
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    // Milliseconds: what the server stores.
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

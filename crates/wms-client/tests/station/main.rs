@@ -1,0 +1,15 @@
+//! wms-client against the real server (in-process, SQLite in a temp dir, real TLS) and the
+//! sandbox printer. One test binary, modules inside.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::field_reassign_with_default
+)]
+
+mod harness;
+
+mod cli;
+mod offline;
+mod printing;
+mod session_cache;
