@@ -395,3 +395,121 @@ fn transport_kind(e: &reqwest::Error) -> TransportKind {
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value).map_err(|e| Error::Config(format!("unserialisable request: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn engine(carrier: Carrier) -> Engine {
+        let config = CarrierConfig::new(
+            "https://carrier.invalid/api",
+            Credentials {
+                api_key: Secret::new("k"),
+                customer_code: "c".into(),
+            },
+            CarrierRules::sagawa(),
+        );
+        Engine::new(carrier, config, AuthStyle::KeyHeaders).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn answer(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+            .collect()
+    }
+
+    /// What a carrier returns is checked like scanner input: a bad number never reaches a label.
+    #[test]
+    fn a_carriers_answer_is_checked() {
+        let e = engine(Carrier::Sagawa);
+        let ok = e
+            .booked_packages(
+                2,
+                answer(&[("512547514334", "0123"), ("512547514345", "0123")]),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok[1].piece, Piece { index: 2, total: 2 });
+        let bad: &[(&[(&str, &str)], &str)] = &[
+            (&[("512547514334", "0123")], "packages returned"),
+            (
+                &[("512547514335", "0123"), ("512547514345", "0123")],
+                "check digit",
+            ),
+            (
+                &[("110000000003", "0123"), ("512547514345", "0123")],
+                "never issues",
+            ),
+            (
+                &[("512547514334", "0123"), ("512547514334", "0123")],
+                "twice",
+            ),
+            (
+                &[("512547514334", " "), ("512547514345", "0123")],
+                "sorting code",
+            ),
+            (
+                &[("5125-4751-4334", "0123"), ("512547514345", "0123")],
+                "unexpected character",
+            ),
+        ];
+        for (pairs, want) in bad {
+            let err = e.booked_packages(2, answer(pairs)).expect_err("refused");
+            assert!(err.to_string().contains(want), "{want}: {err}");
+        }
+    }
+
+    #[test]
+    fn error_statuses_map_to_variants() {
+        let e = engine(Carrier::Sagawa);
+        let t =
+            TrackingNumber::new(Carrier::Sagawa, "512547514334").unwrap_or_else(|e| panic!("{e}"));
+        let call = Call {
+            operation: "void",
+            method: Method::POST,
+            path: &[],
+            body: None,
+            idempotency_key: None,
+            tracking: Some(t),
+        };
+        let body =
+            br#"{"errors":[{"code":"invalid_field","field":"consignee.zip","reason":"required"}]}"#;
+        match e.status_error(&call, 400, body, 1) {
+            Error::Rejected { errors, .. } => {
+                assert_eq!(errors, [FieldError::new("consignee.zip", "required")]);
+            }
+            other => panic!("{other}"),
+        }
+        let reused = br#"{"errors":[{"code":"idempotency_key_reused","field":"","reason":""}]}"#;
+        assert!(matches!(
+            e.status_error(&call, 422, reused, 1),
+            Error::IdempotencyConflict { .. }
+        ));
+        assert!(matches!(
+            e.status_error(&call, 403, b"", 1),
+            Error::Auth { status: 403, .. }
+        ));
+        assert!(matches!(
+            e.status_error(&call, 404, b"", 1),
+            Error::NotFound { .. }
+        ));
+        assert!(matches!(
+            e.status_error(&call, 409, b"{}", 1),
+            Error::Conflict { .. }
+        ));
+        assert!(matches!(
+            e.status_error(&call, 503, b"<html>", 4),
+            Error::Status {
+                status: 503,
+                attempts: 4,
+                ..
+            }
+        ));
+        // A body that is not the error shape still gives a typed error, without its text.
+        match e.status_error(&call, 400, b"<html>secret page</html>", 1) {
+            err @ Error::Rejected { .. } => assert!(!err.to_string().contains("secret")),
+            other => panic!("{other}"),
+        }
+    }
+}
