@@ -37,10 +37,13 @@ pub enum AuditAction {
     AmazonAuthorized,
     AmazonRevoked,
     AmazonPiiPurged,
+    LabelReprinted,
+    LabelVoided,
+    CarrierConnected,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 25] = [
         Self::TenantCreated,
         Self::UserCreated,
         Self::LoginOk,
@@ -63,6 +66,9 @@ impl AuditAction {
         Self::AmazonAuthorized,
         Self::AmazonRevoked,
         Self::AmazonPiiPurged,
+        Self::LabelReprinted,
+        Self::LabelVoided,
+        Self::CarrierConnected,
     ];
 
     #[must_use]
@@ -90,6 +96,9 @@ impl AuditAction {
             Self::AmazonAuthorized => "amazon_authorized",
             Self::AmazonRevoked => "amazon_revoked",
             Self::AmazonPiiPurged => "amazon_pii_purged",
+            Self::LabelReprinted => "label_reprinted",
+            Self::LabelVoided => "label_voided",
+            Self::CarrierConnected => "carrier_connected",
         }
     }
 

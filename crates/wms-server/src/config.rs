@@ -77,6 +77,32 @@ pub struct Settings {
     /// `json` or `text`.
     pub log_format: String,
     pub amazon: AmazonSettings,
+    pub carriers: CarrierSettings,
+}
+
+/// How the server talks to the carriers' systems.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CarrierSettings {
+    /// Trust only this PEM certificate for carrier endpoints (the loopback sandbox). Absent:
+    /// Mozilla's roots.
+    pub ca_cert: Option<PathBuf>,
+    pub request_timeout_ms: u64,
+    /// Seconds between tracking polls of dispatched packages.
+    pub poll_secs: u64,
+    /// Run the tracking poller in this process.
+    pub poller: bool,
+}
+
+impl Default for CarrierSettings {
+    fn default() -> Self {
+        Self {
+            ca_cert: None,
+            request_timeout_ms: 30_000,
+            poll_secs: 900,
+            poller: true,
+        }
+    }
 }
 
 /// Where Amazon is, how the workers pace themselves, and how carriers are named to Amazon.
@@ -171,6 +197,7 @@ impl Default for Settings {
             adjustment_approval_threshold: 10,
             log_format: "text".into(),
             amazon: AmazonSettings::default(),
+            carriers: CarrierSettings::default(),
         }
     }
 }
@@ -230,6 +257,9 @@ impl Settings {
         }
         if let Some(v) = env("WMS_AMAZON_CA_CERT").filter(|v| !v.is_empty()) {
             s.amazon.ca_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("WMS_CARRIERS_CA_CERT").filter(|v| !v.is_empty()) {
+            s.carriers.ca_cert = Some(PathBuf::from(v));
         }
         if let Some(v) = env("WMS_AMAZON_WORKERS") {
             s.amazon.workers = parse_bool("WMS_AMAZON_WORKERS", &v)?;

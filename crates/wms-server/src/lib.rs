@@ -8,6 +8,7 @@ pub mod admin_ops;
 pub mod amazon;
 pub mod audit;
 pub mod auth;
+pub mod carriers;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -36,12 +37,30 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let master = keys::MasterKeys::load(&settings)?;
     let hasher = auth::hashing::PasswordHasher::new(settings.argon2)?;
     let amazon = amazon::AmazonRuntime::new(&settings.amazon)?;
+    let carrier_trust = match &settings.carriers.ca_cert {
+        None => wms_carriers::TlsTrust::WebPki,
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("carrier CA certificate {}: {e}", path.display()))?;
+            let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+                .filter_map(Result::ok)
+                .collect();
+            if certs.is_empty() {
+                anyhow::bail!(
+                    "carrier CA certificate {} holds no certificate",
+                    path.display()
+                );
+            }
+            wms_carriers::TlsTrust::Only(certs)
+        }
+    };
     Ok(AppState::new(
         settings,
         db,
         keys::KeyStore::new(master),
         hasher,
         amazon,
+        carrier_trust,
     ))
 }
 
@@ -91,14 +110,14 @@ pub async fn launch(
     let app = http::router(state.clone());
     // Housekeeping for the per-IP limiter; ends with the server's runtime.
     // The Amazon workers (order sync, shipment feedback) live as long as the server.
-    let workers = if state.settings.amazon.workers {
-        vec![
-            tokio::spawn(amazon::feedback::run(state.clone())),
-            tokio::spawn(amazon::sync::run(state.clone())),
-        ]
-    } else {
-        Vec::new()
-    };
+    let mut workers = Vec::new();
+    if state.settings.amazon.workers {
+        workers.push(tokio::spawn(amazon::feedback::run(state.clone())));
+        workers.push(tokio::spawn(amazon::sync::run(state.clone())));
+    }
+    if state.settings.carriers.poller {
+        workers.push(tokio::spawn(carriers::run_poller(state.clone())));
+    }
     let limiter_state = state;
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

@@ -19,7 +19,10 @@ pub struct Inner {
     pub auth_limiter: IpLimiter,
     pub metrics: Metrics,
     pub amazon: AmazonRuntime,
+    /// Which certificates carrier endpoints may present.
+    pub carrier_trust: wms_carriers::TlsTrust,
     draining: AtomicBool,
+    font: std::sync::OnceLock<Arc<wms_core::label::Font>>,
 }
 
 #[derive(Clone)]
@@ -39,6 +42,7 @@ impl AppState {
         keys: KeyStore,
         hasher: PasswordHasher,
         amazon: AmazonRuntime,
+        carrier_trust: wms_carriers::TlsTrust,
     ) -> Self {
         let auth_limiter = IpLimiter::per_minute(settings.auth_rate_per_minute);
         Self(Arc::new(Inner {
@@ -49,8 +53,24 @@ impl AppState {
             auth_limiter,
             metrics: Metrics::new(),
             amazon,
+            carrier_trust,
             draining: AtomicBool::new(false),
+            font: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// The Japanese label font (IPAGothic by default, `WMS_LABEL_FONT` to choose), loaded once.
+    pub fn label_font(&self) -> anyhow::Result<Arc<wms_core::label::Font>> {
+        if let Some(f) = self.0.font.get() {
+            return Ok(f.clone());
+        }
+        let path = std::env::var("WMS_LABEL_FONT")
+            .unwrap_or_else(|_| crate::label_cli::DEFAULT_FONT.to_owned());
+        let bytes = std::fs::read(&path).map_err(|e| {
+            anyhow::anyhow!("reading the label font {path} (install fonts-ipafont-gothic): {e}")
+        })?;
+        let font = Arc::new(wms_core::label::Font::from_bytes(bytes)?);
+        Ok(self.0.font.get_or_init(|| font).clone())
     }
 
     /// Set at shutdown: `/readyz` turns unready so load balancers stop sending work.

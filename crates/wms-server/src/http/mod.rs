@@ -4,6 +4,7 @@
 pub mod admin_api;
 pub mod amazon_api;
 pub mod auth_api;
+pub mod carriers_api;
 pub mod control_api;
 pub mod extract;
 pub mod ops;
@@ -33,7 +34,7 @@ use crate::state::AppState;
     info(title = "Jilian WMS API", description = "Central server of Jilian WMS. Errors are RFC 9457 problem documents with a stable `code`. \
         Every mutating endpoint honours `Idempotency-Key`: a replay returns the first response and changes nothing."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "ops"))
+    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "carriers"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -117,6 +118,14 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(amazon_api::sync_now))
         .routes(routes!(amazon_api::list_feedback))
         .routes(routes!(amazon_api::at_risk))
+        .routes(routes!(
+            carriers_api::list_accounts,
+            carriers_api::create_account
+        ))
+        .routes(routes!(carriers_api::book))
+        .routes(routes!(carriers_api::label))
+        .routes(routes!(carriers_api::void))
+        .routes(routes!(carriers_api::tracking))
         .routes(routes!(amazon_api::retry_feedback))
         .routes(routes!(amazon_api::mark_feedback_handled))
         .routes(routes!(orders_api::create_return))

@@ -61,9 +61,13 @@ pub(crate) fn point_at_sandbox(s: &mut wms_server::Settings, sandbox: &RunningSa
     s.amazon.feedback_lease_secs = 3;
     // The order-sync worker is driven by `POST …/sync` in these tests.
     s.amazon.sync_interval_secs = 3600;
+    s.carriers.ca_cert = Some(sandbox.urls().ca_cert.clone());
+    s.carriers.request_timeout_ms = 2_000;
+    // The tracking poller is driven by `carriers::poll_tracking` in these tests.
+    s.carriers.poller = false;
 }
 
-async fn setup(b: Backend) -> AmazonSetup {
+pub(crate) async fn setup(b: Backend) -> AmazonSetup {
     setup_with(b, |_| {}, true).await
 }
 
@@ -163,7 +167,7 @@ fn authorization_body(pii: bool) -> Value {
     })
 }
 
-async fn authorize(x: &AmazonSetup, pii: bool) -> String {
+pub(crate) async fn authorize(x: &AmazonSetup, pii: bool) -> String {
     let r =
         x.s.post(
             "/api/v1/amazon/authorizations",
@@ -175,7 +179,7 @@ async fn authorize(x: &AmazonSetup, pii: bool) -> String {
     r.body["id"].as_str().expect("id").to_owned()
 }
 
-fn generate(x: &AmazonSetup, count: u32, skus: &[&str], max_lines: u32) -> Vec<String> {
+pub(crate) fn generate(x: &AmazonSetup, count: u32, skus: &[&str], max_lines: u32) -> Vec<String> {
     x.sandbox
         .control()
         .generate_orders(
@@ -195,7 +199,7 @@ fn generate(x: &AmazonSetup, count: u32, skus: &[&str], max_lines: u32) -> Vec<S
         .expect("generate")
 }
 
-async fn sync(x: &AmazonSetup, auth_id: &str) -> Value {
+pub(crate) async fn sync(x: &AmazonSetup, auth_id: &str) -> Value {
     let r =
         x.s.post(
             &format!("/api/v1/amazon/authorizations/{auth_id}/sync"),
@@ -208,7 +212,7 @@ async fn sync(x: &AmazonSetup, auth_id: &str) -> Value {
 }
 
 /// The local order id of an Amazon order.
-async fn local_id(x: &AmazonSetup, amazon_order_id: &str) -> String {
+pub(crate) async fn local_id(x: &AmazonSetup, amazon_order_id: &str) -> String {
     let rows = x
         .s
         .sql_in_tenant(
@@ -237,7 +241,7 @@ async fn multi_line_order(x: &AmazonSetup, ids: &[String]) -> (String, String) {
 }
 
 /// Allocate, pick and pack every unit of an order (scanning each line's seller SKU).
-async fn pick_and_pack(x: &AmazonSetup, id: &str) -> Value {
+pub(crate) async fn pick_and_pack(x: &AmazonSetup, id: &str) -> Value {
     let a =
         x.s.post(
             &format!("/api/v1/orders/{id}/allocate"),
@@ -271,11 +275,11 @@ async fn pick_and_pack(x: &AmazonSetup, id: &str) -> Value {
 }
 
 /// Tracking number `serial` with its mod-7 check digit.
-fn tracking(serial: u64) -> String {
+pub(crate) fn tracking(serial: u64) -> String {
     format!("{serial:011}{}", serial % 7)
 }
 
-async fn add_package(x: &AmazonSetup, id: &str, body: Value) {
+pub(crate) async fn add_package(x: &AmazonSetup, id: &str, body: Value) {
     let r =
         x.s.post(
             &format!("/api/v1/orders/{id}/packages"),
@@ -286,7 +290,7 @@ async fn add_package(x: &AmazonSetup, id: &str, body: Value) {
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
 }
 
-async fn dispatch(x: &AmazonSetup, id: &str, ship_time: &str) {
+pub(crate) async fn dispatch(x: &AmazonSetup, id: &str, ship_time: &str) {
     let d =
         x.s.post(
             &format!("/api/v1/orders/{id}/dispatch"),
@@ -297,7 +301,7 @@ async fn dispatch(x: &AmazonSetup, id: &str, ship_time: &str) {
     assert_eq!(d.body["status"], "dispatched", "{d:?}");
 }
 
-fn minutes_ago(m: i64) -> String {
+pub(crate) fn minutes_ago(m: i64) -> String {
     (time::OffsetDateTime::now_utc() - time::Duration::minutes(m))
         .replace_nanosecond(0)
         .expect("time")
@@ -306,7 +310,12 @@ fn minutes_ago(m: i64) -> String {
 }
 
 /// Wait until every package of the order shows one of `statuses`; returns the order.
-async fn wait_feedback(x: &AmazonSetup, id: &str, statuses: &[&str], within: Duration) -> Value {
+pub(crate) async fn wait_feedback(
+    x: &AmazonSetup,
+    id: &str,
+    statuses: &[&str],
+    within: Duration,
+) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let o =
@@ -331,7 +340,7 @@ async fn wait_feedback(x: &AmazonSetup, id: &str, statuses: &[&str], within: Dur
 }
 
 /// Confirmations the sandbox accepted (204) for one Amazon order.
-fn accepted(x: &AmazonSetup, amazon_order_id: &str) -> Vec<Value> {
+pub(crate) fn accepted(x: &AmazonSetup, amazon_order_id: &str) -> Vec<Value> {
     x.sandbox
         .control()
         .confirmations()

@@ -10,6 +10,7 @@ mod harness;
 
 mod amazon;
 mod auth;
+mod carriers;
 mod hardening;
 mod isolation;
 mod ops;

@@ -1,0 +1,174 @@
+//! `/api/v1/carriers/…` and the label endpoints of packages: connect a carrier (admin, step-up),
+//! book a package's label, print it (ZPL / PDF / PNG; reprints counted and audited), void it.
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use wms_core::audit::{AuditAction, Outcome};
+use wms_core::wire::Problem;
+
+use super::extract::{ApiJson, ApiQuery};
+use crate::audit::NewEvent;
+use crate::auth::extract::{Authorized, req};
+use crate::carriers::{
+    self, BookRequest, BookResult, CarrierAccountView, NewCarrierAccount, TrackingEvent,
+};
+use crate::error::ApiError;
+use crate::warehouse::orders;
+
+async fn require_order<R>(auth: Authorized<R>, id: &str) -> Result<Authorized<R>, ApiError> {
+    let mut auth = auth;
+    if orders::exists(&mut auth.tx, id).await? {
+        Ok(auth)
+    } else {
+        Err(auth.not_found("order", format!("order:{id}")).await)
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/carriers/accounts", tag = "carriers", security(("bearer" = [])), request_body = NewCarrierAccount,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = CarrierAccountView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_account(
+    mut auth: Authorized<req::ManageConnections>,
+    ApiJson(body): ApiJson<NewCarrierAccount>,
+) -> Result<(StatusCode, axum::Json<CarrierAccountView>), ApiError> {
+    let keys = auth.keys.clone();
+    let view = carriers::create_account(&mut auth.tx, &keys, body).await?;
+    let actor = auth.ctx.actor();
+    auth.audit(
+        NewEvent::new(&actor, AuditAction::CarrierConnected, Outcome::Success)
+            .target(format!("carrier:{}", view.carrier))
+            .detail(format!("mode {}", view.mode)),
+    )
+    .await?;
+    auth.tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+#[utoipa::path(get, path = "/api/v1/carriers/accounts", tag = "carriers", security(("bearer" = [])),
+    responses((status = 200, body = Vec<CarrierAccountView>)))]
+pub async fn list_accounts(
+    mut auth: Authorized<req::ManageInventory>,
+) -> Result<axum::Json<Vec<CarrierAccountView>>, ApiError> {
+    Ok(axum::Json(carriers::list_accounts(&mut auth.tx).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/packages/{seq}/book", tag = "carriers", security(("bearer" = [])), request_body = BookRequest,
+    params(("id" = String, Path), ("seq" = i64, Path)),
+    responses((status = 200, description = "booked (or the existing booking)", body = BookResult), (status = 404, body = Problem), (status = 409, description = "`carrier_unavailable`, `order_not_packable`", body = Problem), (status = 422, description = "`carrier_refused`, `carrier_not_connected`, `recipient_pii_missing`, `range_exhausted`, `invalid_time_slot`", body = Problem)))]
+pub async fn book(
+    auth: Authorized<req::Pack>,
+    Path((id, seq)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<BookRequest>,
+) -> Result<axum::Json<BookResult>, ApiError> {
+    let auth = require_order(auth, &id).await?;
+    let (state, tenant, actor) = (auth.state.clone(), auth.ctx.tenant, auth.ctx.actor());
+    // The booking opens its own short transactions around the carrier call.
+    auth.tx.commit().await?;
+    Ok(axum::Json(
+        carriers::book(&state, tenant, &actor, &id, seq, &body).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LabelQuery {
+    /// `zpl` (default), `pdf` or `png`.
+    pub format: Option<String>,
+    /// ZPL only: 203 (default) or 300.
+    pub dpi: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}/packages/{seq}/label", tag = "carriers", security(("bearer" = [])),
+    params(("id" = String, Path), ("seq" = i64, Path), LabelQuery),
+    responses((status = 200, description = "the label (application/zpl, application/pdf or image/png); every print after the first is an audited reprint"), (status = 404, body = Problem), (status = 422, description = "`label_not_booked`", body = Problem)))]
+pub async fn label(
+    auth: Authorized<req::Pack>,
+    Path((id, seq)): Path<(String, i64)>,
+    ApiQuery(q): ApiQuery<LabelQuery>,
+) -> Result<Response, ApiError> {
+    let mut auth = require_order(auth, &id).await?;
+    let format = q.format.as_deref().unwrap_or("zpl");
+    let dpi = match q.dpi.unwrap_or(203) {
+        203 => wms_core::label::Dpi::D203,
+        300 => wms_core::label::Dpi::D300,
+        other => {
+            return Err(ApiError::Validation(format!(
+                "dpi must be 203 or 300, not {other}"
+            )));
+        }
+    };
+    if !["zpl", "pdf", "png"].contains(&format) {
+        return Err(ApiError::Validation(format!(
+            "format must be zpl, pdf or png, not `{format}`"
+        )));
+    }
+    let keys = auth.keys.clone();
+    let (model, prints) = carriers::label(&mut auth.tx, &keys, &id, seq).await?;
+    let font = auth.state.label_font().map_err(ApiError::internal)?;
+    let (bytes, mime) = match format {
+        "pdf" => (
+            wms_core::label::render_pdf(&model, &font),
+            "application/pdf",
+        ),
+        "png" => (wms_core::label::render_png(&model, &font), "image/png"),
+        _ => (
+            wms_core::label::render_zpl(&model, dpi, &font),
+            "application/zpl",
+        ),
+    };
+    let bytes = bytes.map_err(|e| ApiError::Rule {
+        code: "label_invalid",
+        message: e.to_string(),
+    })?;
+    if prints > 1 && format != "png" {
+        let actor = auth.ctx.actor();
+        auth.audit(
+            NewEvent::new(&actor, AuditAction::LabelReprinted, Outcome::Success)
+                .target(format!("order:{id}"))
+                .detail(format!("package {seq}, print {prints} ({format})")),
+        )
+        .await?;
+    }
+    auth.tx.commit().await?;
+    Ok((
+        [(header::CONTENT_TYPE, mime)],
+        [("x-label-prints", prints.to_string())],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidRequest {
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/packages/{seq}/void", tag = "carriers", security(("bearer" = [])), request_body = VoidRequest,
+    params(("id" = String, Path), ("seq" = i64, Path)),
+    responses((status = 204, description = "voided; the package can be booked again"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn void(
+    auth: Authorized<req::ManageInventory>,
+    Path((id, seq)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<VoidRequest>,
+) -> Result<StatusCode, ApiError> {
+    let auth = require_order(auth, &id).await?;
+    let (state, tenant, actor) = (auth.state.clone(), auth.ctx.tenant, auth.ctx.actor());
+    auth.tx.commit().await?;
+    carriers::void(&state, tenant, &actor, &id, seq, &body.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}/tracking", tag = "carriers", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<TrackingEvent>), (status = 404, body = Problem)))]
+pub async fn tracking(
+    auth: Authorized<req::Pack>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<TrackingEvent>>, ApiError> {
+    let mut auth = require_order(auth, &id).await?;
+    Ok(axum::Json(carriers::events(&mut auth.tx, &id).await?))
+}
