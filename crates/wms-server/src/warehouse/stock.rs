@@ -269,14 +269,29 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
     } else {
         ("LEFT JOIN", "s.seller_sku, l.walk_order, l.code, bt.expiry")
     };
+    // The table the filter selects from drives the join. SQLite's planner otherwise walks every
+    // balance of the tenant through a tenant-prefixed index and sorts afterwards (300+ ms on
+    // 100,000 rows); `CROSS JOIN` fixes the nesting order there and is a plain inner join to
+    // PostgreSQL's planner. By SKU the SKU's unique index already drives.
+    let balances = "stock_balances b";
+    let sku_join = "JOIN skus s ON s.tenant_id = b.tenant_id AND s.id = b.sku_id";
+    let loc_join = "JOIN locations l ON l.tenant_id = b.tenant_id AND l.id = b.location_id";
+    let wh_join = "JOIN warehouses w ON w.tenant_id = l.tenant_id AND w.id = l.warehouse_id";
+    let batch_on = "bt.tenant_id = b.tenant_id AND bt.id = b.batch_key";
+    let from = if given(&q.sku).is_none() && given(&q.location).is_some() {
+        conds.push("b.tenant_id = l.tenant_id AND b.location_id = l.id".to_owned());
+        format!(
+            "locations l CROSS JOIN {balances} {sku_join} {wh_join} {batch_join} batches bt ON {batch_on}"
+        )
+    } else if given(&q.sku).is_none() && expiring.is_some() {
+        conds.push(batch_on.to_owned());
+        format!("batches bt CROSS JOIN {balances} {sku_join} {loc_join} {wh_join}")
+    } else {
+        format!("{balances} {sku_join} {loc_join} {wh_join} {batch_join} batches bt ON {batch_on}")
+    };
     let sql = format!(
         "SELECT s.seller_sku, s.name, w.code, l.code, l.kind, bt.lot, bt.expiry, b.on_hand, b.reserved \
-         FROM stock_balances b \
-         JOIN skus s ON s.tenant_id = b.tenant_id AND s.id = b.sku_id \
-         JOIN locations l ON l.tenant_id = b.tenant_id AND l.id = b.location_id \
-         JOIN warehouses w ON w.tenant_id = l.tenant_id AND w.id = l.warehouse_id \
-         {batch_join} batches bt ON bt.tenant_id = b.tenant_id AND bt.id = b.batch_key \
-         WHERE {} ORDER BY {order} LIMIT ${}",
+         FROM {from} WHERE {} ORDER BY {order} LIMIT ${}",
         conds.join(" AND "),
         binds.len() + 1
     );
