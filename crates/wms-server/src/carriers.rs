@@ -745,12 +745,14 @@ pub async fn issue_self_number(
     }
 }
 
-/// The label of a booked package, rendered.
+/// The label model of a booked package and how many times it has been printed, this time
+/// included when `print` (a preview is not a print).
 pub async fn label(
     tx: &mut TenantTx,
     keys: &TenantKeys,
     order_id: &str,
     seq: i64,
+    print: bool,
 ) -> Result<(LabelModel, i64), ApiError> {
     let (tid, conn) = tx.split();
     let row: Option<(Option<Vec<u8>>, i64)> = sqlx::query_as(
@@ -770,12 +772,14 @@ pub async fn label(
             "this package has no booked label: book it first",
         ));
     };
-    sqlx::query("UPDATE packages SET prints = prints + 1 WHERE tenant_id = $1 AND order_id = $2 AND seq = $3")
-        .bind(tid)
-        .bind(order_id)
-        .bind(seq)
-        .execute(conn)
-        .await?;
+    if print {
+        sqlx::query("UPDATE packages SET prints = prints + 1 WHERE tenant_id = $1 AND order_id = $2 AND seq = $3")
+            .bind(tid)
+            .bind(order_id)
+            .bind(seq)
+            .execute(conn)
+            .await?;
+    }
     let row_id = format!("{order_id}:{seq}");
     let json = keys
         .data
@@ -783,7 +787,7 @@ pub async fn label(
         .map_err(ApiError::internal)?;
     Ok((
         serde_json::from_slice(&json).map_err(ApiError::internal)?,
-        prints + 1,
+        prints + i64::from(print),
     ))
 }
 

@@ -83,7 +83,7 @@ pub struct LabelQuery {
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/packages/{seq}/label", tag = "carriers", security(("bearer" = [])),
     params(("id" = String, Path), ("seq" = i64, Path), LabelQuery),
-    responses((status = 200, description = "the label (application/zpl, application/pdf or image/png); every print after the first is an audited reprint"), (status = 404, body = Problem), (status = 422, description = "`label_not_booked`", body = Problem)))]
+    responses((status = 200, description = "the label (application/zpl, application/pdf or image/png preview); every ZPL/PDF print after the first is an audited reprint, counted in `x-label-prints`"), (status = 404, body = Problem), (status = 422, description = "`label_not_booked`", body = Problem)))]
 pub async fn label(
     auth: Authorized<req::Pack>,
     Path((id, seq)): Path<(String, i64)>,
@@ -106,7 +106,8 @@ pub async fn label(
         )));
     }
     let keys = auth.keys.clone();
-    let (model, prints) = carriers::label(&mut auth.tx, &keys, &id, seq).await?;
+    // A PNG is the on-screen preview: not a print.
+    let (model, prints) = carriers::label(&mut auth.tx, &keys, &id, seq, format != "png").await?;
     let font = auth.state.label_font().map_err(ApiError::internal)?;
     let (bytes, mime) = match format {
         "pdf" => (

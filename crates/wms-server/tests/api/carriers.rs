@@ -102,8 +102,18 @@ async fn booked_labels_print_void_and_reach_amazon_then_tracking_delivers(b: Bac
     assert_eq!(again.body["existing"], true);
     assert_eq!(x.sandbox.control().carrier_bookings().len(), 1);
 
-    // Print: ZPL carries the number; the second print is an audited reprint.
+    // Print: ZPL carries the number; the second print is an audited reprint. A PNG preview first
+    // is not a print.
     let label = format!("/api/v1/orders/{id}/packages/1/label");
+    let png =
+        x.s.http
+            .get(x.s.url(&format!("{label}?format=png")))
+            .bearer_auth(&x.packer.access)
+            .send()
+            .await
+            .expect("png");
+    assert_eq!(png.headers()["x-label-prints"], "0");
+    assert!(png.bytes().await.expect("png").starts_with(b"\x89PNG"));
     let z =
         x.s.http
             .get(x.s.url(&label))
