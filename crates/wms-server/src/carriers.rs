@@ -633,6 +633,7 @@ pub async fn book(
     .execute(conn)
     .await?
     .rows_affected();
+    tx.changed("order", order_id);
     tx.commit().await?;
     if n == 0 {
         return Err(ApiError::Conflict(
@@ -888,6 +889,7 @@ pub async fn void(
     )
     .await
     .map_err(ApiError::internal)?;
+    tx.changed("order", order_id);
     tx.commit().await?;
     Ok(())
 }
@@ -991,6 +993,7 @@ pub async fn poll_tracking(state: &AppState) -> Result<usize, ApiError> {
             .execute(conn)
             .await?
             .rows_affected();
+            tx.changed("order", &order_id);
             tx.commit().await?;
             delivered += usize::try_from(n).unwrap_or(0);
         }

@@ -184,6 +184,7 @@ impl Db {
             tenant,
             tenant_s,
             claim: None,
+            changes: Vec::new(),
             _write_guard: write_guard,
         })
     }
@@ -273,6 +274,8 @@ pub struct TenantTx {
     tenant_s: String,
     /// An idempotency key claimed in this transaction, handed over when (and only if) it commits.
     claim: Option<(IdemSlot, crate::idempotency::Claim)>,
+    /// Entities changed in this transaction, written to the change feed at commit.
+    changes: Vec<(&'static str, String)>,
     /// SQLite only: this process's turn as the writer. Declared last, so it is released only after
     /// the transaction above has been committed or rolled back.
     _write_guard: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -313,7 +316,48 @@ impl TenantTx {
         (&self.tenant_s, &mut self.tx)
     }
 
-    pub async fn commit(self) -> Result<(), DbError> {
+    /// Record that an entity (`order`, `sku`) changed: it enters the tenant's change feed, in
+    /// commit order, when this transaction commits.
+    pub(crate) fn changed(&mut self, entity: &'static str, id: &str) {
+        if !self.changes.iter().any(|(e, i)| *e == entity && i == id) {
+            self.changes.push((entity, id.to_owned()));
+        }
+    }
+
+    /// Number the recorded changes and write them. The head row is updated last thing before the
+    /// commit, so on PostgreSQL its row lock (which orders concurrent writers' feed entries in
+    /// commit order) is held only for the commit itself.
+    async fn flush_changes(&mut self) -> Result<(), DbError> {
+        if self.changes.is_empty() {
+            return Ok(());
+        }
+        let n = i64::try_from(self.changes.len()).unwrap_or(i64::MAX);
+        let now = crate::time::now_ms();
+        let (head,): (i64,) = sqlx::query_as(
+            "INSERT INTO change_heads (tenant_id, seq) VALUES ($1, $2) \
+             ON CONFLICT (tenant_id) DO UPDATE SET seq = change_heads.seq + excluded.seq RETURNING seq",
+        )
+        .bind(&self.tenant_s)
+        .bind(n)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        for (i, (entity, id)) in self.changes.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO changes (tenant_id, seq, entity, entity_id, op, at_ms) VALUES ($1, $2, $3, $4, 'upsert', $5)",
+            )
+            .bind(&self.tenant_s)
+            .bind(head - n + 1 + i64::try_from(i).unwrap_or(0))
+            .bind(*entity)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(mut self) -> Result<(), DbError> {
+        self.flush_changes().await?;
         self.tx.commit().await?;
         if let Some((slot, claim)) = self.claim {
             crate::idempotency::fulfil(&slot, claim);

@@ -233,6 +233,7 @@ pub async fn act(
             "the feedback changed meanwhile; reload and retry".into(),
         ));
     }
+    tx.changed("order", order_id);
     Ok(next)
 }
 
@@ -694,6 +695,7 @@ async fn record(
     .bind(row.seq)
     .execute(conn)
     .await?;
+    tx.changed("order", &row.order_id);
     tx.commit().await?;
     if matches!(next, FeedbackStatus::Failed { .. }) {
         tracing::warn!(order = %row.order_id, package = row.seq, "shipment feedback failed: shown to supervisors");

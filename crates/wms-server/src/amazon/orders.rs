@@ -180,6 +180,7 @@ pub async fn import(
         .bind(&order_id)
         .execute(conn)
         .await?;
+        tx.changed("order", &order_id);
         return Ok(outcome);
     }
     if !matches!(

@@ -5,6 +5,7 @@ pub mod admin_api;
 pub mod amazon_api;
 pub mod auth_api;
 pub mod carriers_api;
+pub mod changes_api;
 pub mod control_api;
 pub mod extract;
 pub mod ops;
@@ -126,6 +127,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(carriers_api::label))
         .routes(routes!(carriers_api::void))
         .routes(routes!(carriers_api::tracking))
+        .routes(routes!(changes_api::changes))
         .routes(routes!(amazon_api::retry_feedback))
         .routes(routes!(amazon_api::mark_feedback_handled))
         .routes(routes!(orders_api::create_return))

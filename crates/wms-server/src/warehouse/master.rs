@@ -583,6 +583,7 @@ pub async fn create_sku(tx: &mut TenantTx, n: &NewSku) -> Result<Sku, ApiError> 
         .await
         .map_err(conflict("barcode"))?;
     }
+    tx.changed("sku", &id);
     sku_by_id(tx, &id).await
 }
 
@@ -871,6 +872,7 @@ pub async fn edit_sku(tx: &mut TenantTx, id: &str, e: &SkuEdit) -> Result<Sku, A
         .execute(&mut *conn)
         .await?;
     }
+    tx.changed("sku", id);
     sku_by_id(tx, id).await
 }
 

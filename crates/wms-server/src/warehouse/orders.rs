@@ -406,6 +406,7 @@ async fn set_status(tx: &mut TenantTx, o: &OrderRow, to: OrderState) -> Result<(
             "the order was changed by someone else meanwhile; reload and retry".into(),
         ));
     }
+    tx.changed("order", &o.id);
     Ok(())
 }
 
@@ -500,6 +501,7 @@ pub(crate) async fn insert_order(
         other => other.into(),
     })?;
     insert_lines(tx, &id, lines).await?;
+    tx.changed("order", &id);
     Ok(id)
 }
 
@@ -1141,6 +1143,7 @@ pub async fn pack_scan(
     } else {
         o.status
     };
+    tx.changed("order", id);
     Ok(PackResult {
         line_no: line.line_no,
         sku: line.sku.clone(),
@@ -1289,6 +1292,7 @@ pub async fn add_package(
             .execute(&mut *conn)
             .await?;
     }
+    tx.changed("order", id);
     Ok(PackageView {
         seq: next,
         box_type: p.box_type.trim().to_owned(),
@@ -1343,6 +1347,7 @@ pub async fn set_package_tracking(
     if n == 0 {
         return Err(ApiError::NotFound("package"));
     }
+    tx.changed("order", id);
     Ok(())
 }
 
@@ -1553,6 +1558,7 @@ pub async fn edit(
             .await?;
         insert_lines(tx, id, &new_lines).await?;
     }
+    tx.changed("order", id);
     Ok(())
 }
 
