@@ -120,6 +120,8 @@ pub struct Call {
     pub body: Option<serde_json::Value>,
     pub bearer: Option<zeroize::Zeroizing<String>>,
     pub idempotency_key: Option<String>,
+    /// Never retried, even as a GET (a read the server counts, like a label print).
+    pub once: bool,
 }
 
 impl Call {
@@ -132,6 +134,7 @@ impl Call {
             body: None,
             bearer: None,
             idempotency_key: None,
+            once: false,
         }
     }
 
@@ -145,6 +148,7 @@ impl Call {
             body,
             bearer: None,
             idempotency_key: None,
+            once: false,
         }
     }
 
@@ -166,8 +170,41 @@ impl Call {
         self
     }
 
+    /// Send it once only: a retry after a lost answer could count twice on the server.
+    #[must_use]
+    pub fn once(mut self) -> Self {
+        self.once = true;
+        self
+    }
+
     fn idempotent(&self) -> bool {
-        self.method == Method::GET || self.idempotency_key.is_some()
+        !self.once && (self.method == Method::GET || self.idempotency_key.is_some())
+    }
+}
+
+/// A successful answer as bytes, with its headers (labels and other non-JSON bodies).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// `METHOD /path`, for messages.
+    pub request: String,
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// A header's value, when present and text.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|e| ApiError::Protocol {
+            status: self.status,
+            message: format!("{}: {e}", self.request),
+        })
     }
 }
 
@@ -250,16 +287,17 @@ impl ApiClient {
 
     /// Sends the call (retrying idempotent ones) and decodes a JSON answer.
     pub async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, ApiError> {
-        let (status, bytes) = self.send(&call).await?;
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::Protocol {
-            status,
-            message: format!("{} {}: {e}", call.method, call.path),
-        })
+        self.send(&call).await?.json()
     }
 
     /// Sends the call and ignores the body of a success.
     pub async fn unit(&self, call: Call) -> Result<(), ApiError> {
         self.send(&call).await.map(|_| ())
+    }
+
+    /// Sends the call and returns the body as bytes, with the headers.
+    pub async fn raw(&self, call: Call) -> Result<RawResponse, ApiError> {
+        self.send(&call).await
     }
 
     /// Whether the server answers `/healthz` (short timeout, no retry).
@@ -273,7 +311,7 @@ impl ApiClient {
         )
     }
 
-    async fn send(&self, call: &Call) -> Result<(u16, Vec<u8>), ApiError> {
+    async fn send(&self, call: &Call) -> Result<RawResponse, ApiError> {
         let attempts = if call.idempotent() {
             self.retries + 1
         } else {
@@ -295,7 +333,7 @@ impl ApiClient {
         }
     }
 
-    async fn send_once(&self, call: &Call) -> Result<(u16, Vec<u8>), ApiError> {
+    async fn send_once(&self, call: &Call) -> Result<RawResponse, ApiError> {
         let mut url = self.url(&call.path)?;
         if !call.query.is_empty() {
             let mut q = url.query_pairs_mut();
@@ -315,9 +353,15 @@ impl ApiClient {
         }
         let resp = rb.send().await.map_err(transport_error)?;
         let status = resp.status();
+        let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(transport_error)?.to_vec();
         if status.is_success() {
-            return Ok((status.as_u16(), bytes));
+            return Ok(RawResponse {
+                request: format!("{} {}", call.method, call.path),
+                status: status.as_u16(),
+                headers,
+                body: bytes,
+            });
         }
         Err(problem(status, &bytes))
     }

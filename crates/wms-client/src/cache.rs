@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use zeroize::Zeroizing;
 
 use crate::model::{LabelRecipient, Order, Sku};
@@ -82,6 +82,17 @@ pub struct OutboxRow {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub payload: serde_json::Value,
+}
+
+/// One sync batch for [`Cache::apply`].
+#[derive(Debug, Default)]
+pub struct CacheBatch<'a> {
+    pub orders: &'a [Order],
+    pub skus: &'a [Sku],
+    pub gone_orders: &'a [String],
+    pub gone_skus: &'a [String],
+    /// Bookkeeping written in the same transaction (the feed cursor).
+    pub meta: &'a [(&'a str, &'a str)],
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -276,6 +287,16 @@ impl Cache {
     /// Upserts many orders in one transaction (one fsync).
     pub async fn put_orders(&self, orders: &[Order]) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
+        self.upsert_orders(&mut tx, orders).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn upsert_orders(
+        &self,
+        conn: &mut SqliteConnection,
+        orders: &[Order],
+    ) -> Result<(), CacheError> {
         let now = now_ms();
         for o in orders {
             let payload = self.seal_json("orders", &o.id, o)?;
@@ -287,10 +308,9 @@ impl Cache {
             .bind(&o.status)
             .bind(now)
             .bind(payload)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -307,18 +327,29 @@ impl Cache {
     /// Removes orders (and their cached recipients).
     pub async fn remove_orders(&self, ids: &[String]) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
-        for id in ids {
-            sqlx::query("DELETE FROM orders WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM recipients WHERE order_id = ?")
-                .bind(id)
+        delete_orders(&mut tx, ids).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies one sync batch — upserts, removals and bookkeeping (the change-feed cursor) — in a
+    /// single transaction: a crash leaves either all of it or none, so the stored cursor never
+    /// runs ahead of the rows it produced. Returns how many cached orders and SKUs were removed.
+    pub async fn apply(&self, batch: &CacheBatch<'_>) -> Result<(usize, usize), CacheError> {
+        let mut tx = self.pool.begin().await?;
+        self.upsert_orders(&mut tx, batch.orders).await?;
+        self.upsert_skus(&mut tx, batch.skus).await?;
+        let removed_orders = delete_orders(&mut tx, batch.gone_orders).await?;
+        let removed_skus = delete_skus(&mut tx, batch.gone_skus).await?;
+        for &(k, v) in batch.meta {
+            sqlx::query("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)")
+                .bind(k)
+                .bind(v)
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok((removed_orders, removed_skus))
     }
 
     /// Local status change (a dispatch recorded offline): re-sealed with the new status.
@@ -374,6 +405,16 @@ impl Cache {
     /// Upserts SKUs and their barcode index entries in one transaction.
     pub async fn put_skus(&self, skus: &[Sku]) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
+        self.upsert_skus(&mut tx, skus).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn upsert_skus(
+        &self,
+        conn: &mut SqliteConnection,
+        skus: &[Sku],
+    ) -> Result<(), CacheError> {
         let now = now_ms();
         for s in skus {
             let payload = self.seal_json("skus", &s.id, s)?;
@@ -384,11 +425,11 @@ impl Cache {
             .bind(&s.id)
             .bind(now)
             .bind(payload)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
             sqlx::query("DELETE FROM barcodes WHERE sku_id = ?")
                 .bind(&s.id)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             let codes = s
                 .barcodes
@@ -399,11 +440,10 @@ impl Cache {
                 sqlx::query("INSERT OR REPLACE INTO barcodes (tag, sku_id) VALUES (?, ?)")
                     .bind(self.barcode_tag(code)?)
                     .bind(&s.id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
             }
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -431,16 +471,7 @@ impl Cache {
 
     pub async fn remove_skus(&self, ids: &[String]) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
-        for id in ids {
-            sqlx::query("DELETE FROM skus WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM barcodes WHERE sku_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        delete_skus(&mut tx, ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -451,6 +482,14 @@ impl Cache {
         sqlx::query("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)")
             .bind(k)
             .bind(v)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_meta(&self, k: &str) -> Result<(), CacheError> {
+        sqlx::query("DELETE FROM meta WHERE k = ?")
+            .bind(k)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -618,6 +657,40 @@ impl Cache {
             .await?;
         Ok(())
     }
+}
+
+/// Deletes rows of `table` by id, with their entries in `side` (keyed by `side_col`); returns how
+/// many rows of `table` were there. Table and column names are this module's constants.
+async fn delete_with_side(
+    conn: &mut SqliteConnection,
+    ids: &[String],
+    table: &str,
+    side: &str,
+    side_col: &str,
+) -> Result<usize, CacheError> {
+    let mut n = 0u64;
+    for id in ids {
+        n += sqlx::query(&format!("DELETE FROM {table} WHERE id = ?"))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        sqlx::query(&format!("DELETE FROM {side} WHERE {side_col} = ?"))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Deletes orders and their recipients; returns how many orders were there.
+async fn delete_orders(conn: &mut SqliteConnection, ids: &[String]) -> Result<usize, CacheError> {
+    delete_with_side(conn, ids, "orders", "recipients", "order_id").await
+}
+
+/// Deletes SKUs and their barcode index entries; returns how many SKUs were there.
+async fn delete_skus(conn: &mut SqliteConnection, ids: &[String]) -> Result<usize, CacheError> {
+    delete_with_side(conn, ids, "skus", "barcodes", "sku_id").await
 }
 
 fn table_name(t: &str) -> Result<&'static str, CacheError> {

@@ -7,9 +7,11 @@
 //!           │            explicit 0600 key-file fallback
 //!           ├─ api       reqwest + rustls (ring), TLS 1.2+, certificate pinned by SHA-256 or webpki
 //!           ├─ cache     SQLite, every payload AES-256-GCM sealed (AAD = table + row id)
-//!           ├─ sync      working set from the list endpoints, through a cursor-shaped source
+//!           ├─ sync      full load from the list endpoints, then deltas from the change feed by
+//!           │            a cursor committed with the rows it produced
 //!           ├─ outbox    offline actions with idempotency keys and real timestamps, replayed in order
-//!           └─ print     raw ZPL over TCP 9100 or a CUPS raw queue; Zebra ~HS status
+//!           └─ print     raw ZPL over TCP 9100 or a CUPS raw queue (booked labels come from the
+//!                        server, which counts prints); Zebra ~HS status
 //! ```
 
 pub mod api;
@@ -28,6 +30,6 @@ pub use api::{ApiClient, ApiConfig, ApiError};
 pub use cache::{Cache, CacheError, CacheKey};
 pub use print::{PrintError, PrinterStatus, PrinterTarget};
 pub use secrets::{SecretError, SecretStore, SecretStoreKind};
-pub use station::{Station, StationError, StationOptions, StationStatus};
-pub use sync::{SyncEvent, SyncReport};
+pub use station::{LabelSource, Station, StationError, StationOptions, StationStatus};
+pub use sync::{SyncEvent, SyncMode, SyncReport};
 pub use tls::{Fingerprint, FingerprintError};

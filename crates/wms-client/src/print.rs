@@ -128,6 +128,20 @@ async fn connect(host: &str, port: u16, target: &str) -> Result<TcpStream, Print
     }
 }
 
+/// Checks that a TCP printer accepts a connection, without sending a byte (a printer ignores an
+/// empty connection), so that nothing is fetched — and counted as a print on the server — for a
+/// printer that is not there. A CUPS queue is not probed: the spooler queues the job either way.
+pub async fn probe(target: &PrinterTarget) -> Result<(), PrintError> {
+    match target {
+        PrinterTarget::Tcp { host, port } => {
+            let mut s = connect(host, *port, &target.to_string()).await?;
+            let _ = s.shutdown().await;
+            Ok(())
+        }
+        PrinterTarget::Cups { .. } => Ok(()),
+    }
+}
+
 /// Sends `bytes` as one raw job (CUPS: the scheduler named by `CUPS_SERVER`, or the default).
 pub async fn send_raw(target: &PrinterTarget, bytes: &[u8]) -> Result<(), PrintError> {
     send_raw_via(target, bytes, None).await

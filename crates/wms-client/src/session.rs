@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::api::{ApiClient, ApiError, Call};
+use crate::api::{ApiClient, ApiError, Call, RawResponse};
 use crate::secrets::{SecretError, SecretStore};
 
 pub(crate) const REFRESH_TOKEN: &str = "refresh_token";
@@ -150,12 +150,21 @@ impl Session {
         T: serde::de::DeserializeOwned,
         F: Fn(&str) -> Call,
     {
+        Ok(self.raw(make).await?.json()?)
+    }
+
+    /// As [`Session::json`], for an answer that is not JSON (a label): the bytes and headers.
+    pub async fn raw<F>(&self, make: F) -> Result<RawResponse, SessionError>
+    where
+        F: Fn(&str) -> Call,
+    {
         let token = self.access_token().await?;
-        match self.api.json(make(&token)).await {
+        match self.api.raw(make(&token)).await {
+            // Refused before anything happened on the server: safe to send once more.
             Err(ApiError::Problem { status: 401, .. }) => {
                 self.forget_access();
                 let token = self.refresh().await?;
-                Ok(self.api.json(make(&token)).await?)
+                Ok(self.api.raw(make(&token)).await?)
             }
             other => Ok(other?),
         }

@@ -17,13 +17,15 @@ use crate::outbox::{self, ReplayReport};
 use crate::print::{self, PrintError, PrinterTarget};
 use crate::secrets::{self, SecretError, SecretStoreKind, StorePreference};
 use crate::session::{Session, SessionError, Tokens};
-use crate::sync::{self, SyncEvent, SyncReport};
+use crate::sync::{self, FEED_CURSOR, SyncEvent, SyncReport};
 use crate::tls::{Fingerprint, FingerprintError};
 
 const CONFIG_FILE: &str = "station.json";
 const CACHE_FILE: &str = "cache.sqlite";
 const CACHE_KEY: &str = "cache_key";
 const DEVICE_ID: &str = "device_id";
+/// The working set the stored feed cursor was built for (a different one needs a full load).
+const FEED_WORKING_SET: &str = "feed_working_set";
 
 /// Statuses of the orders this station works on (released to packing, not yet gone).
 pub const DEFAULT_WORKING_SET: [&str; 3] = ["allocated", "picking", "packed"];
@@ -73,6 +75,14 @@ pub enum StationError {
         "{0} action(s) recorded at this station have not reached the server yet: logging out would lose them (connect, or force)"
     )]
     OutboxNotEmpty(i64),
+    #[error(
+        "the server's change feed is at {head}, behind this station's cursor {cursor} (another or a restored database): a full load follows"
+    )]
+    FeedBehind { cursor: i64, head: i64 },
+    #[error(
+        "the server is unreachable: whether order {order} package {package} has a label booked on the server cannot be checked, and a booked label is only printed from the server (where prints are counted); print when the connection is back"
+    )]
+    LabelUnavailableOffline { order: String, package: i64 },
     #[error(transparent)]
     Label(#[from] LabelBuildError),
     #[error(transparent)]
@@ -105,6 +115,8 @@ impl StationError {
             StationError::NotPacked { .. } => "not_packed",
             StationError::AlreadyQueued(_) => "already_queued",
             StationError::OutboxNotEmpty(_) => "outbox_not_empty",
+            StationError::FeedBehind { .. } => "feed_behind",
+            StationError::LabelUnavailableOffline { .. } => "label_unavailable_offline",
             StationError::Label(_) => "label_invalid",
             StationError::Print(e) => e.code(),
         }
@@ -148,6 +160,8 @@ pub struct StationOptions {
     pub working_set: Vec<String>,
     /// The TrueType font labels are rendered with (Japanese glyphs).
     pub label_font: PathBuf,
+    /// Change-feed entries per page in a delta sync (1–1000).
+    pub feed_page: usize,
 }
 
 impl Default for StationOptions {
@@ -160,6 +174,7 @@ impl Default for StationOptions {
                 .map(|s| (*s).to_owned())
                 .collect(),
             label_font: PathBuf::from(label::DEFAULT_FONT),
+            feed_page: sync::FEED_PAGE,
         }
     }
 }
@@ -208,6 +223,18 @@ pub struct LogoutOutcome {
     pub outbox_discarded: i64,
 }
 
+/// Where the printed label came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelSource {
+    /// The label booked with the carrier, from the server (`GET …/packages/{seq}/label`): every
+    /// print is counted there and every reprint audited.
+    Server,
+    /// Rendered here from the cache: the package has a carrier and tracking number but no label
+    /// booked on the server (a number entered by hand), so there is nothing to fetch.
+    LocalFallback,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PrintOutcome {
     pub order_id: String,
@@ -215,6 +242,23 @@ pub struct PrintOutcome {
     pub printer: String,
     pub bytes: usize,
     pub sha256: String,
+    pub source: LabelSource,
+    /// How many times the server has handed out this label for printing, this one included
+    /// (`x-label-prints`; more than 1 is an audited reprint). `None` for a local rendering.
+    pub prints: Option<i64>,
+}
+
+/// The package a label is for: `package_seq` if the order has it, else the first package with a
+/// carrier and tracking number.
+fn label_package(order: &Order, package_seq: Option<i64>) -> Option<i64> {
+    match package_seq {
+        Some(seq) => order.packages.iter().any(|p| p.seq == seq).then_some(seq),
+        None => order
+            .packages
+            .iter()
+            .find(|p| p.carrier.is_some() && p.tracking_number.is_some())
+            .map(|p| p.seq),
+    }
 }
 
 pub struct Station {
@@ -376,6 +420,13 @@ impl Station {
             }
         };
         let cache = Cache::open(&data_dir.join(CACHE_FILE), &key).await?;
+        let same_source = previous
+            .as_ref()
+            .is_some_and(|p| p.server == config.server && p.tenant == config.tenant);
+        if !same_source {
+            // Another server or tenant: the stored feed cursor means nothing there.
+            cache.delete_meta(FEED_CURSOR).await?;
+        }
         write_config(data_dir, &config)?;
         tracing::info!(server = %config.server, tenant = %config.tenant, "logged in");
         Ok(Self {
@@ -461,17 +512,65 @@ impl Station {
         })
     }
 
-    /// Replays the outbox, then loads the working set into the cache.
+    /// Replays the outbox, then brings the cache up to date: a full load the first time (or when
+    /// the stored cursor cannot be used), else the changes since the stored feed cursor.
     pub async fn sync(
         &self,
         progress: &mut (dyn FnMut(&SyncEvent) + Send),
     ) -> Result<SyncReport, StationError> {
         let replay = self.replay_outbox().await?;
-        let source = sync::ListSnapshot::new(&self.session, &self.options.working_set);
-        let mut report = sync::run(&self.cache, source, progress).await?;
+        let mut report = match self.feed_cursor().await? {
+            Some(cursor) => {
+                let source = sync::FeedSource::new(
+                    &self.session,
+                    &self.options.working_set,
+                    cursor,
+                    self.options.feed_page,
+                );
+                match sync::run(&self.cache, source, progress).await {
+                    Err(e @ StationError::FeedBehind { .. }) => {
+                        tracing::warn!(error = %e, "change feed cursor unusable: full load");
+                        self.cache.delete_meta(FEED_CURSOR).await?;
+                        self.full_load(progress).await?
+                    }
+                    other => other?,
+                }
+            }
+            None => self.full_load(progress).await?,
+        };
         report.outbox = replay;
         self.cache.set_meta("last_sync", &now_rfc3339()).await?;
         Ok(report)
+    }
+
+    /// The whole working set from the list endpoints, ending with the feed head read before it.
+    async fn full_load(
+        &self,
+        progress: &mut (dyn FnMut(&SyncEvent) + Send),
+    ) -> Result<SyncReport, StationError> {
+        let head = sync::feed_head(&self.session).await?;
+        // No cursor until this load's last batch stores one (a load cut short starts over), and
+        // the working set that cursor will stand for.
+        self.cache.delete_meta(FEED_CURSOR).await?;
+        self.cache
+            .set_meta(FEED_WORKING_SET, &self.options.working_set.join(","))
+            .await?;
+        let source =
+            sync::ListSnapshot::new(&self.session, &self.options.working_set).ending_at(head);
+        sync::run(&self.cache, source, progress).await
+    }
+
+    /// The stored change-feed cursor, if a delta sync can continue from it.
+    pub async fn feed_cursor(&self) -> Result<Option<i64>, StationError> {
+        let Some(cursor) = self.cache.meta(FEED_CURSOR).await? else {
+            return Ok(None);
+        };
+        let ws = self.cache.meta(FEED_WORKING_SET).await?;
+        if ws.as_deref() != Some(self.options.working_set.join(",").as_str()) {
+            // Another working set: orders it includes were never loaded.
+            return Ok(None);
+        }
+        Ok(cursor.parse().ok())
     }
 
     /// Sends the recorded actions in order (stops at the first transient failure).
@@ -583,22 +682,111 @@ impl Station {
         Ok((model.package_seq, zpl))
     }
 
-    /// Renders and sends the label; never resent automatically (a reprint is another call).
+    /// The label booked on the server for a package, as the printer takes it (ZPL at `dpi`),
+    /// with the server's print count (this one included); `None` when the package has no booked
+    /// label. Every call is a print on the server — counted, and audited as a reprint after the
+    /// first — so it is sent once, never retried.
+    pub async fn server_label(
+        &self,
+        order_id: &str,
+        package_seq: i64,
+        dpi: u32,
+    ) -> Result<Option<(Vec<u8>, i64)>, StationError> {
+        let path = format!("/api/v1/orders/{order_id}/packages/{package_seq}/label");
+        let r = self
+            .session
+            .raw(|t| {
+                Call::get(path.as_str())
+                    .query("format", "zpl")
+                    .query("dpi", dpi.to_string())
+                    .bearer(t)
+                    .once()
+            })
+            .await;
+        match r {
+            Ok(r) => {
+                let prints = r
+                    .header("x-label-prints")
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                Ok(Some((r.body, prints)))
+            }
+            Err(SessionError::Api(ApiError::Problem { code, .. }))
+                if code == "label_not_booked" =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The label dpi: the station profile's, or 203 without a profile.
+    fn label_dpi(&self) -> Result<u32, StationError> {
+        match StationProfile::load(&self.data_dir) {
+            Ok(p) => Ok(p.dpi),
+            Err(LabelBuildError::NoProfile(_)) => Ok(203),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Prints a package's label, once; never resent automatically (a reprint is another call).
+    ///
+    /// A label booked on the server is fetched from it and sent to the printer unchanged: the
+    /// server counts the print and audits every reprint, and no recipient data is read here. Only
+    /// a package with a carrier and tracking number but no booked label is rendered locally from
+    /// the cache ([`LabelSource::LocalFallback`]).
     pub async fn print_label(
         &self,
         order_id: &str,
         package_seq: Option<i64>,
         printer: &PrinterTarget,
     ) -> Result<PrintOutcome, StationError> {
-        let (seq, zpl) = self.render_label(order_id, package_seq).await?;
-        print::send_raw(printer, &zpl).await?;
-        tracing::info!(order = order_id, package = seq, printer = %printer, bytes = zpl.len(), "label printed");
+        let mut order = self.order(order_id).await?;
+        let seq = match label_package(&order, package_seq) {
+            Some(seq) => seq,
+            None => {
+                // The cached order may predate the package or its booking.
+                match self.fetch_order(order_id).await {
+                    Ok(o) => order = o,
+                    Err(e) if e.is_offline() => {}
+                    Err(e) => return Err(e),
+                }
+                label_package(&order, package_seq).ok_or_else(|| match package_seq {
+                    Some(seq) => LabelBuildError::NoSuchPackage {
+                        order: order.id.clone(),
+                        seq,
+                    },
+                    None => LabelBuildError::NoTrackedPackage(order.id.clone()),
+                })?
+            }
+        };
+        let dpi = self.label_dpi()?;
+        // A printer that is not there fails here, before the server counts a print.
+        print::probe(printer).await?;
+        let (bytes, source, prints) = match self.server_label(order_id, seq, dpi).await {
+            Ok(Some((zpl, prints))) => (zpl, LabelSource::Server, Some(prints)),
+            Ok(None) => {
+                let (_, zpl) = self.render_label(order_id, Some(seq)).await?;
+                (zpl, LabelSource::LocalFallback, None)
+            }
+            Err(e) if e.is_offline() => {
+                return Err(StationError::LabelUnavailableOffline {
+                    order: order_id.to_owned(),
+                    package: seq,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        print::send_raw(printer, &bytes).await?;
+        tracing::info!(order = order_id, package = seq, printer = %printer, bytes = bytes.len(), ?source, ?prints, "label printed");
         Ok(PrintOutcome {
             order_id: order_id.to_owned(),
             package_seq: seq,
             printer: printer.to_string(),
-            bytes: zpl.len(),
-            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&zpl)),
+            bytes: bytes.len(),
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            source,
+            prints,
         })
     }
 

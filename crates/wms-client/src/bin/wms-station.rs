@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wms_client::secrets::StorePreference;
-use wms_client::station::{LoginParams, Station, StationOptions};
+use wms_client::station::{LabelSource, LoginParams, Station, StationOptions};
+use wms_client::sync::SyncMode;
 use wms_client::{PrinterTarget, SyncEvent};
 use zeroize::Zeroizing;
 
@@ -62,7 +63,9 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
-    /// Print an order's carrier label (raw ZPL, no dialog).
+    /// Print an order's carrier label (raw ZPL, no dialog): the label booked on the server (prints
+    /// counted, reprints audited there), or rendered locally for a package with a carrier and
+    /// tracking number but no booked label. Never resent by itself: a reprint is another run.
     PrintLabel {
         #[arg(long)]
         order: String,
@@ -147,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
                         tracing::info!(loaded, total, "orders");
                     }
                     SyncEvent::Skus { loaded } => tracing::info!(loaded, "skus"),
+                    SyncEvent::Feed { cursor, head } => tracing::info!(cursor, head, "feed"),
                     _ => {}
                 })
                 .await?;
@@ -160,6 +164,23 @@ async fn main() -> anyhow::Result<()> {
                 report.outbox.conflicts,
                 report.outbox.pending
             ));
+            let cursor = report.cursor.map_or_else(
+                || "none (the server has no change feed)".to_owned(),
+                |c| c.to_string(),
+            );
+            match report.mode {
+                SyncMode::Full => out(&format!(
+                    "{}: {} orders fetched; cursor {cursor}",
+                    report.mode.as_str(),
+                    report.fetched_orders
+                )),
+                SyncMode::Delta => out(&format!(
+                    "{}: {} changes read, {} orders fetched; cursor {cursor}",
+                    report.mode.as_str(),
+                    report.changes,
+                    report.fetched_orders
+                )),
+            }
         }
         Cmd::Status => {
             let station = Station::open(&cli.data, options).await?;
@@ -201,8 +222,17 @@ async fn main() -> anyhow::Result<()> {
             let target: PrinterTarget = printer.parse()?;
             let station = Station::open(&cli.data, options).await?;
             let o = station.print_label(&order, package, &target).await?;
+            let source = match (o.source, o.prints) {
+                (LabelSource::Server, Some(n)) if n > 1 => {
+                    format!("label booked on the server, print {n}: a reprint, audited there")
+                }
+                (LabelSource::Server, _) => "label booked on the server, first print".to_owned(),
+                (LabelSource::LocalFallback, _) => {
+                    "rendered locally: the package has a carrier and tracking number but no label booked on the server".to_owned()
+                }
+            };
             out(&format!(
-                "printed order {} package {} to {} ({} bytes, sha256 {})",
+                "printed order {} package {} to {} ({} bytes, sha256 {}); {source}",
                 o.order_id, o.package_seq, o.printer, o.bytes, o.sha256
             ));
         }

@@ -89,6 +89,19 @@ async fn wms_station_binary_login_status_sync_logout() {
     let (ok, out, err) = run(dir.clone(), s(&["sync"]), None).await;
     assert!(ok, "sync failed: {out}{err}");
     assert!(out.contains("synced: 8 orders, 12 skus"), "{out}");
+    assert!(
+        out.contains("full load: 8 orders fetched; cursor "),
+        "{out}"
+    );
+
+    // The next sync is a delta from the stored cursor (nothing changed in between).
+    let (ok, out, err) = run(dir.clone(), s(&["sync"]), None).await;
+    assert!(ok, "sync failed: {out}{err}");
+    assert!(out.contains("synced: 0 orders, 0 skus"), "{out}");
+    assert!(
+        out.contains("delta: 0 changes read, 0 orders fetched"),
+        "{out}"
+    );
 
     let (ok, out, err) = run(dir.clone(), s(&["status"]), None).await;
     assert!(ok, "status failed: {out}{err}");

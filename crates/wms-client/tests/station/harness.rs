@@ -22,6 +22,13 @@ pub struct Server {
     pub supervisor_email: String,
     pub password: String,
     pub totp_secret: Vec<u8>,
+    /// The tenant admin (connects carrier accounts; needs a fresh TOTP step-up).
+    pub admin_email: String,
+    pub admin_password: String,
+    pub admin_totp_secret: Vec<u8>,
+    /// A packer: no MFA, no permission to read recipient PII.
+    pub packer_email: String,
+    pub packer_password: String,
 }
 
 fn settings(dir: &Path) -> Settings {
@@ -40,20 +47,35 @@ fn settings(dir: &Path) -> Settings {
 impl Server {
     /// A fresh server with the demo tenant: `skus` SKUs with stock and `orders` received orders.
     pub async fn start(skus: usize, orders: usize) -> Self {
+        Self::start_with(skus, orders, |_| {}).await
+    }
+
+    /// As [`Server::start`], with adjusted settings (e.g. carriers pointed at the sandbox).
+    pub async fn start_with(
+        skus: usize,
+        orders: usize,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let settings = settings(dir.path());
+        let mut settings = settings(dir.path());
+        adjust(&mut settings);
         let tls = wms_server::tls::load_or_generate(&settings).unwrap();
         let state = wms_server::build_state(settings.clone()).await.unwrap();
         let summary = wms_server::demo::seed(&state, TENANT, skus, orders)
             .await
             .unwrap();
-        let sup = summary
-            .users
-            .iter()
-            .find(|u| u.email.starts_with("supervisor@"))
-            .unwrap();
-        let totp_secret =
-            wms_core::totp::secret_from_base32(sup.totp_secret.as_deref().unwrap()).unwrap();
+        let user = |prefix: &str| {
+            summary
+                .users
+                .iter()
+                .find(|u| u.email.starts_with(prefix))
+                .unwrap()
+        };
+        let totp = |u: &wms_server::demo::DemoUser| {
+            wms_core::totp::secret_from_base32(u.totp_secret.as_deref().unwrap()).unwrap()
+        };
+        let (sup, adm, packer) = (user("supervisor@"), user("admin@"), user("packer@"));
+        let (totp_secret, admin_totp_secret) = (totp(sup), totp(adm));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let running = wms_server::launch(state.clone(), listener, &tls)
             .await
@@ -68,6 +90,11 @@ impl Server {
             supervisor_email: sup.email.clone(),
             password: sup.password.clone(),
             totp_secret: totp_secret.to_vec(),
+            admin_email: adm.email.clone(),
+            admin_password: adm.password.clone(),
+            admin_totp_secret: admin_totp_secret.to_vec(),
+            packer_email: packer.email.clone(),
+            packer_password: packer.password.clone(),
         }
     }
 
@@ -123,6 +150,43 @@ impl Server {
             email: self.supervisor_email.clone(),
             password: Zeroizing::new(self.password.clone()),
             totp,
+        }
+    }
+
+    /// A packer's login (no TOTP: the role has no MFA).
+    pub fn packer_login_params(&self) -> LoginParams {
+        LoginParams {
+            server: self.url(),
+            fingerprint: Some(self.fingerprint.clone()),
+            tenant: TENANT.into(),
+            email: self.packer_email.clone(),
+            password: Zeroizing::new(self.packer_password.clone()),
+            totp: None,
+        }
+    }
+
+    /// The tenant admin, freshly stepped up with TOTP (for connecting a carrier account).
+    pub async fn tenant_admin(&self) -> Admin {
+        let api = ApiClient::new(&ApiConfig::new(
+            self.url(),
+            Some(Fingerprint::parse(&self.fingerprint).unwrap()),
+        ))
+        .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let code = wms_core::totp::code_at(&self.admin_totp_secret, now).unwrap();
+        let t: Value = api
+            .json(Call::post(
+                "/api/v1/auth/login",
+                json!({"tenant": TENANT, "email": self.admin_email, "password": self.admin_password, "totp": code}),
+            ))
+            .await
+            .unwrap();
+        Admin {
+            api,
+            token: t["access_token"].as_str().unwrap().to_owned(),
         }
     }
 
@@ -226,9 +290,42 @@ impl Admin {
             .await;
     }
 
-    /// allocate → pick → pack every unit → one package with a Yamato number (serial `n`).
-    pub async fn pack_with_package(&self, id: &str, n: u64) -> String {
-        self.allocate(id).await;
+    /// The label endpoint's answer: the body and `x-label-prints`.
+    pub async fn label(&self, id: &str, seq: i64, format: &str) -> (Vec<u8>, i64) {
+        let r = self
+            .api
+            .raw(
+                Call::get(format!("/api/v1/orders/{id}/packages/{seq}/label"))
+                    .query("format", format)
+                    .bearer(&self.token)
+                    .once(),
+            )
+            .await
+            .unwrap();
+        let prints = r.header("x-label-prints").unwrap().parse().unwrap();
+        (r.body, prints)
+    }
+
+    /// The change feed's head.
+    pub async fn feed_head(&self) -> i64 {
+        self.get_q("/api/v1/changes", &[("after", "0"), ("limit", "1")])
+            .await["head"]
+            .as_i64()
+            .unwrap()
+    }
+
+    pub async fn dispatch(&self, id: &str) {
+        self.post(&format!("/api/v1/orders/{id}/dispatch"), json!({}))
+            .await;
+    }
+
+    pub async fn cancel(&self, id: &str) {
+        self.post(&format!("/api/v1/orders/{id}/cancel"), Value::Null)
+            .await;
+    }
+
+    /// pick → pack every unit of an allocated order (no package yet).
+    pub async fn pick_and_pack(&self, id: &str) {
         self.post(&format!("/api/v1/orders/{id}/pick"), Value::Null)
             .await;
         let order = self.get(&format!("/api/v1/orders/{id}")).await;
@@ -239,6 +336,17 @@ impl Admin {
             )
             .await;
         }
+    }
+
+    /// allocate → pick → pack every unit → one package with a Yamato number (serial `n`).
+    pub async fn pack_with_package(&self, id: &str, n: u64) -> String {
+        self.allocate(id).await;
+        self.pick_and_pack(id).await;
+        self.add_tracked_package(id, n).await
+    }
+
+    /// One package with a Yamato number (serial `n`) entered by hand (no booked label).
+    pub async fn add_tracked_package(&self, id: &str, n: u64) -> String {
         let tracking = wms_core::tracking::TrackingNumber::from_serial(
             wms_core::tracking::Carrier::Yamato,
             44_441_375_000 + n,

@@ -10,6 +10,7 @@
 mod harness;
 
 mod cli;
+mod feed;
 mod offline;
 mod printing;
 mod session_cache;

@@ -6,6 +6,7 @@ use std::process::Command;
 
 use wms_client::print::{self, PrinterTarget};
 use wms_client::secrets::StorePreference;
+use wms_client::station::{LabelSource, Station};
 
 use crate::harness::{self, Server};
 
@@ -32,7 +33,10 @@ async fn label_reaches_the_tcp_printer_byte_identical() {
     assert!(status.ready(), "{status:?}");
 
     let (_, expected) = station.render_label(&ids[0], None).await.unwrap();
+    // A number entered by hand, no label booked on the server: rendered here, said so.
     let out = station.print_label(&ids[0], None, &printer).await.unwrap();
+    assert_eq!(out.source, LabelSource::LocalFallback);
+    assert_eq!(out.prints, None);
     assert_eq!(out.bytes, expected.len());
     let mut jobs = Vec::new();
     for _ in 0..50 {
@@ -59,6 +63,133 @@ async fn label_reaches_the_tcp_printer_byte_identical() {
     assert_eq!(err.code(), "printer_offline", "{err}");
     assert!(err.to_string().contains("printer offline"), "{err}");
     assert_eq!(sandbox.control().printer_jobs().len(), 1);
+    sandbox.shutdown().await;
+}
+
+/// The sandbox printer's jobs, once `n` have arrived.
+async fn jobs(sandbox: &wms_sandbox::RunningSandbox, n: usize) -> Vec<Vec<u8>> {
+    for _ in 0..100 {
+        let jobs = sandbox.control().printer_jobs();
+        if jobs.len() >= n {
+            return jobs
+                .iter()
+                .map(|j| sandbox.control().printer_job_bytes(&j.id).unwrap())
+                .collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} printer jobs");
+}
+
+/// A label booked with the (sandbox) carrier is fetched from the server and reaches the printer
+/// byte for byte as the server's label endpoint returns it; the server counts each print (a PNG
+/// preview is not one), a dead printer costs no count, and a packer without PII access prints it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booked_label_comes_from_the_server_and_is_counted_there() {
+    let sandbox_dir = tempfile::tempdir().unwrap();
+    let sandbox = wms_sandbox::Sandbox::start(wms_sandbox::SandboxConfig::new(sandbox_dir.path()))
+        .await
+        .unwrap();
+    let ca = sandbox.urls().ca_cert.clone();
+    let server = Server::start_with(10, 2, |s| {
+        s.carriers.ca_cert = Some(ca);
+        s.carriers.request_timeout_ms = 2_000;
+        s.carriers.poller = false;
+    })
+    .await;
+    sandbox
+        .control()
+        .register_carrier_customer(wms_sandbox::CarrierCustomerRegistration {
+            carrier: wms_sandbox::CarrierKind::Yamato,
+            customer_code: "0312345678".into(),
+            api_key: "yamato-api-key-secret".into(),
+        })
+        .unwrap();
+    let root = server.tenant_admin().await;
+    root.post(
+        "/api/v1/carriers/accounts",
+        serde_json::json!({"carrier": "yamato", "mode": "api", "base_url": sandbox.urls().yamato,
+            "customer_code": "0312345678", "api_key": "yamato-api-key-secret",
+            "sender": {"name": "ジリアン物流 東京第一倉庫", "postal_code": "135-0061",
+                       "address_lines": ["東京都江東区豊洲3-3-3"], "phone": "03-1234-5678"}}),
+    )
+    .await;
+
+    let admin = server.admin_client(-1).await;
+    let ids = admin.order_ids("received").await;
+    let id = ids[0].clone();
+    admin.allocate(&id).await;
+    admin.pick_and_pack(&id).await;
+    admin
+        .post(
+            &format!("/api/v1/orders/{id}/packages"),
+            serde_json::json!({"box_type": "60", "weight_g": 800}),
+        )
+        .await;
+    let booked = admin
+        .post(
+            &format!("/api/v1/orders/{id}/packages/1/book"),
+            serde_json::json!({"carrier": "yamato"}),
+        )
+        .await;
+    let tracking = booked["tracking_number"].as_str().unwrap().to_owned();
+    assert_eq!(
+        admin.label(&id, 1, "png").await.1,
+        0,
+        "a preview is not a print"
+    );
+
+    // A packer's station: the packer may not read recipients, and needs not.
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("station");
+    let station = Station::login(
+        &dir,
+        server.packer_login_params(),
+        harness::options(StorePreference::Auto),
+    )
+    .await
+    .unwrap();
+    station.sync(&mut |_| {}).await.unwrap();
+    let printer: PrinterTarget = sandbox.urls().printer.parse().unwrap();
+
+    let first = station.print_label(&id, None, &printer).await.unwrap();
+    assert_eq!(first.source, LabelSource::Server);
+    assert_eq!(first.prints, Some(1));
+    assert_eq!(first.package_seq, 1);
+    assert_eq!(admin.label(&id, 1, "png").await.1, 1);
+    let got = jobs(&sandbox, 1).await;
+    assert_eq!(got.len(), 1, "exactly one job");
+
+    // The packer asks again: a reprint, counted (and audited) on the server.
+    let second = station.print_label(&id, Some(1), &printer).await.unwrap();
+    assert_eq!(second.source, LabelSource::Server);
+    assert_eq!(second.prints, Some(2));
+    let got = jobs(&sandbox, 2).await;
+    assert_eq!(got.len(), 2, "one job per explicit print");
+
+    // A dead printer: a clear error before the server is asked, so nothing is counted.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let target: PrinterTarget = format!("tcp://{dead}").parse().unwrap();
+    let err = station.print_label(&id, None, &target).await.unwrap_err();
+    assert_eq!(err.code(), "printer_offline", "{err}");
+    assert_eq!(admin.label(&id, 1, "png").await.1, 2);
+    assert_eq!(sandbox.control().printer_jobs().len(), 2);
+
+    // Byte for byte what the server's label endpoint hands out (this fetch is print 3).
+    let (zpl, prints) = admin.label(&id, 1, "zpl").await;
+    assert_eq!(prints, 3);
+    assert_eq!(got[0], zpl, "the printer got the server's ZPL unchanged");
+    assert_eq!(got[1], zpl);
+    assert!(
+        zpl.windows(tracking.len())
+            .any(|w| w == tracking.as_bytes()),
+        "the booked number is on the label"
+    );
+    // No recipient was read or cached at this station.
+    assert_eq!(station.cache().counts().await.unwrap().recipients, 0);
     sandbox.shutdown().await;
 }
 
