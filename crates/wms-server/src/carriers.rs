@@ -1041,3 +1041,61 @@ pub async fn events(tx: &mut TenantTx, order_id: &str) -> Result<Vec<TrackingEve
         })
         .collect())
 }
+
+/// The packing slip (納品書) of an order: its lines without prices, the recipient (opened: the
+/// caller audits the PII use) and, as sender, the shipper of the tenant's carrier account.
+pub async fn packing_slip(
+    tx: &mut TenantTx,
+    backend: Backend,
+    keys: &TenantKeys,
+    order_id: &str,
+) -> Result<wms_core::label::PackingSlip, ApiError> {
+    let order = orders::view(tx, backend, keys, order_id, true)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let Some(r) = order.recipient.as_ref() else {
+        return Err(rule(
+            "recipient_pii_missing",
+            format!(
+                "order {} has no recipient address on record ({}): no packing slip can be made",
+                order.external_id, order.recipient_pii
+            ),
+        ));
+    };
+    let sender = {
+        let (tid, conn) = tx.split();
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT sender_json FROM carrier_accounts WHERE tenant_id = $1 ORDER BY carrier DESC LIMIT 1",
+        )
+        .bind(tid)
+        .fetch_optional(conn)
+        .await?;
+        let Some((json,)) = row else {
+            return Err(rule(
+                "sender_missing",
+                "no shipper address on record: an admin connects a carrier account first (its sender is printed)",
+            ));
+        };
+        serde_json::from_str::<Party>(&json).map_err(ApiError::internal)?
+    };
+    let slip = wms_core::label::PackingSlip {
+        order_reference: order.external_id.clone(),
+        ship_date: crate::warehouse::today(),
+        recipient: party_of(r),
+        sender,
+        items: order
+            .lines
+            .iter()
+            .map(|l| wms_core::label::SlipItem {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: u32::try_from(l.quantity).unwrap_or(u32::MAX),
+                unit_price_yen: None,
+            })
+            .collect(),
+        show_prices: false,
+    };
+    slip.validate()
+        .map_err(|e| rule("slip_invalid", e.to_string()))?;
+    Ok(slip)
+}

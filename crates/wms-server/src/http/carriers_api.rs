@@ -173,3 +173,29 @@ pub async fn tracking(
     let mut auth = require_order(auth, &id).await?;
     Ok(axum::Json(carriers::events(&mut auth.tx, &id).await?))
 }
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}/packing-slip", tag = "carriers", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "the packing slip (納品書) as an A4 PDF, without prices; an audited use of the recipient's PII"), (status = 404, body = Problem), (status = 422, description = "`recipient_pii_missing`, `sender_missing`, `slip_invalid`", body = Problem)))]
+pub async fn packing_slip(
+    auth: Authorized<req::Pack>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut auth = require_order(auth, &id).await?;
+    let keys = auth.keys.clone();
+    let slip = carriers::packing_slip(&mut auth.tx, auth.state.db.backend(), &keys, &id).await?;
+    let font = auth.state.label_font().map_err(ApiError::internal)?;
+    let pdf = wms_core::label::render_packing_slip(&slip, &font).map_err(|e| ApiError::Rule {
+        code: "slip_invalid",
+        message: e.to_string(),
+    })?;
+    let actor = auth.ctx.actor();
+    auth.audit(
+        NewEvent::new(&actor, AuditAction::PiiRead, Outcome::Success)
+            .target(format!("order:{id}"))
+            .detail("recipient printed on a packing slip"),
+    )
+    .await?;
+    auth.tx.commit().await?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
+}

@@ -127,6 +127,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(carriers_api::label))
         .routes(routes!(carriers_api::void))
         .routes(routes!(carriers_api::tracking))
+        .routes(routes!(carriers_api::packing_slip))
         .routes(routes!(changes_api::changes))
         .routes(routes!(amazon_api::retry_feedback))
         .routes(routes!(amazon_api::mark_feedback_handled))

@@ -184,6 +184,31 @@ async fn booked_labels_print_void_and_reach_amazon_then_tracking_delivers(b: Bac
             .contains(&"label_voided".to_owned())
     );
 
+    // The packing slip: an A4 PDF with the order's reference, an audited use of the recipient.
+    let before =
+        x.s.audit_actions(x.tenant)
+            .await
+            .iter()
+            .filter(|a| *a == "pii_read")
+            .count();
+    let slip =
+        x.s.http
+            .get(x.s.url(&format!("/api/v1/orders/{id}/packing-slip")))
+            .bearer_auth(&x.packer.access)
+            .send()
+            .await
+            .expect("slip");
+    assert_eq!(slip.status(), StatusCode::OK);
+    assert_eq!(slip.headers()["content-type"], "application/pdf");
+    assert!(slip.bytes().await.expect("pdf").starts_with(b"%PDF"));
+    let after =
+        x.s.audit_actions(x.tenant)
+            .await
+            .iter()
+            .filter(|a| *a == "pii_read")
+            .count();
+    assert_eq!(after, before + 1);
+
     // Dispatch: Amazon is told the booked number.
     dispatch(&x, &id, &minutes_ago(1)).await;
     wait_feedback(&x, &id, &["confirmed"], Duration::from_secs(20)).await;
@@ -334,6 +359,16 @@ async fn carrier_rules_refuse_before_anything_is_booked(b: Backend) {
         x.s.get(&format!("/api/v1/orders/{id}"), &x.sup.access)
             .await;
     assert_eq!(o.body["packages"][0]["tracking_number"], Value::Null);
+    // A packing slip needs a shipper address, which a connected carrier account provides.
+    let none = crate::amazon::setup(b).await;
+    let (_, other) = packed_order(&none).await;
+    none.s
+        .get(
+            &format!("/api/v1/orders/{other}/packing-slip"),
+            &none.packer.access,
+        )
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "sender_missing");
     // Admin-only connections: a supervisor cannot connect a carrier.
     x.s.call(
         Method::POST,
