@@ -39,20 +39,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let amazon = amazon::AmazonRuntime::new(&settings.amazon)?;
     let carrier_trust = match &settings.carriers.ca_cert {
         None => wms_carriers::TlsTrust::WebPki,
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| anyhow::anyhow!("carrier CA certificate {}: {e}", path.display()))?;
-            let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
-                .filter_map(Result::ok)
-                .collect();
-            if certs.is_empty() {
-                anyhow::bail!(
-                    "carrier CA certificate {} holds no certificate",
-                    path.display()
-                );
-            }
-            wms_carriers::TlsTrust::Only(certs)
-        }
+        Some(path) => wms_carriers::TlsTrust::Only(
+            tls::read_pem_certs(path)
+                .map_err(|e| anyhow::anyhow!("carrier CA certificate: {e}"))?,
+        ),
     };
     Ok(AppState::new(
         settings,

@@ -10,6 +10,19 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 
+/// The certificates of a PEM file, e.g. a CA to trust exclusively for an outside service (the
+/// loopback sandbox). A file without any certificate is an error, not an empty trust list.
+pub fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+        .filter_map(Result::ok)
+        .collect();
+    if certs.is_empty() {
+        return Err(format!("{} holds no certificate", path.display()));
+    }
+    Ok(certs)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read {path}: {source}")]

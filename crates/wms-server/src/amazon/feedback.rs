@@ -53,39 +53,31 @@ pub async fn enqueue(
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(ship_ms) * 1_000_000)
             .map_err(ApiError::internal)?,
     );
-    if let Some(p) = packages
+    let tracked = packages
         .iter()
-        .find(|p| p.carrier.is_none() || p.tracking_number.is_none())
-    {
-        return Err(rule(
-            "package_without_tracking",
-            format!(
-                "package {} has no carrier and tracking number: Amazon needs them for the shipment confirmation",
-                p.seq
-            ),
-        ));
-    }
-    let contents = package_contents(&lines, &packages)?;
-    let now = now_ms();
-    for p in &packages {
-        let (Some(carrier), Some(tracking)) = (&p.carrier, &p.tracking_number) else {
-            return Err(rule(
+        .map(|p| match (&p.carrier, &p.tracking_number) {
+            (Some(carrier), Some(tracking)) => Ok((p.seq, carrier, tracking)),
+            _ => Err(rule(
                 "package_without_tracking",
                 format!(
                     "package {} has no carrier and tracking number: Amazon needs them for the shipment confirmation",
                     p.seq
                 ),
-            ));
-        };
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let contents = package_contents(&lines, &packages)?;
+    let now = now_ms();
+    for (seq, carrier, tracking) in tracked {
         let (carrier_code, carrier_name) = match amazon.carrier_code(&info.marketplace_id, carrier)
         {
             Some(code) => (code, None),
             None => ("Other".to_owned(), Some(carrier.clone())),
         };
-        let items = contents.get(&p.seq).cloned().unwrap_or_default();
+        let items = contents.get(&seq).cloned().unwrap_or_default();
         let request = ConfirmShipmentRequest {
             package_detail: PackageDetail {
-                package_reference_id: p.seq.to_string(),
+                package_reference_id: seq.to_string(),
                 carrier_code,
                 carrier_name,
                 shipping_method: None,
@@ -109,7 +101,7 @@ pub async fn enqueue(
         )
         .bind(tid)
         .bind(order_id)
-        .bind(p.seq)
+        .bind(seq)
         .bind(&info.authorization_id)
         .bind(&info.amazon_order_id)
         .bind(json)

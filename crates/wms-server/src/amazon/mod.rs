@@ -17,13 +17,8 @@ use crate::config::AmazonSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AmazonSetupError {
-    #[error("cannot read the Amazon CA certificate {path}: {source}")]
-    CaCert {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("the Amazon CA certificate {0} holds no certificate")]
-    NoCert(String),
+    #[error("Amazon CA certificate: {0}")]
+    CaCert(String),
     #[error(transparent)]
     Client(#[from] wms_amazon::Error),
 }
@@ -49,17 +44,7 @@ impl AmazonRuntime {
         let tls = match &settings.ca_cert {
             None => TlsTrust::WebPki,
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|source| AmazonSetupError::CaCert {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
-                    .filter_map(Result::ok)
-                    .collect();
-                if certs.is_empty() {
-                    return Err(AmazonSetupError::NoCert(path.display().to_string()));
-                }
-                TlsTrust::Only(certs)
+                TlsTrust::Only(crate::tls::read_pem_certs(path).map_err(AmazonSetupError::CaCert)?)
             }
         };
         let options = ClientOptions {

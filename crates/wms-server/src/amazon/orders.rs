@@ -10,10 +10,10 @@ use crate::db::{Backend, TenantTx};
 use crate::error::ApiError;
 use crate::keys::TenantKeys;
 use crate::time::now_ms;
-use crate::warehouse::master;
 use crate::warehouse::orders::{
     self, AmazonOrderInfo, MaskedRecipient, OrderInsert, PII_NOT_GRANTED, Recipient,
 };
+use crate::warehouse::{format_date, master};
 
 /// What one Amazon order did to the warehouse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +67,14 @@ async fn local(
     .await?)
 }
 
-fn jst_date(t: OffsetDateTime) -> String {
+/// The calendar date in Japan of an instant (ship-by dates are Japanese dates).
+fn jst_day(t: OffsetDateTime) -> time::Date {
     let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let d = t.to_offset(jst).date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    t.to_offset(jst).date()
+}
+
+fn jst_date(t: OffsetDateTime) -> String {
+    format_date(jst_day(t))
 }
 
 fn postal_prefix(p: &str) -> String {
@@ -322,11 +326,9 @@ pub struct AtRiskOrder {
 /// Orders at risk: not shipped and due by tomorrow (JST), or shipped without a confirmed feedback
 /// an hour after dispatch.
 pub async fn at_risk(tx: &mut TenantTx) -> Result<Vec<AtRiskOrder>, ApiError> {
-    let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let today = OffsetDateTime::now_utc().to_offset(jst).date();
-    let fmt = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
-    let today_s = fmt(today);
-    let tomorrow = fmt(today.next_day().unwrap_or(today));
+    let today = jst_day(OffsetDateTime::now_utc());
+    let today_s = format_date(today);
+    let tomorrow = format_date(today.next_day().unwrap_or(today));
     let (tid, conn) = tx.split();
     let due: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT o.id, a.amazon_order_id, o.status, o.ship_by FROM orders o JOIN amazon_orders a ON a.tenant_id = o.tenant_id AND a.order_id = o.id \

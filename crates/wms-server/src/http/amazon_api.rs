@@ -16,7 +16,6 @@ use crate::amazon::sync::{self, SyncReport};
 use crate::audit::NewEvent;
 use crate::auth::extract::{Authorized, req};
 use crate::error::ApiError;
-use crate::warehouse::orders;
 
 async fn require_authorization<R>(
     auth: Authorized<R>,
@@ -196,10 +195,7 @@ async fn feedback_action(
     seq: i64,
     event: FeedbackEvent,
 ) -> Result<axum::Json<FeedbackStatus>, ApiError> {
-    let mut auth = auth;
-    if !orders::exists(&mut auth.tx, id).await? {
-        return Err(auth.not_found("order", format!("order:{id}")).await);
-    }
+    let mut auth = super::orders_api::require_order(auth, id).await?;
     let next = feedback::act(&mut auth.tx, id, seq, event).await?;
     auth.tx.commit().await?;
     auth.state.amazon.feedback_bell.notify_one();

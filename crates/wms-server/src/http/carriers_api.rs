@@ -10,22 +10,13 @@ use wms_core::audit::{AuditAction, Outcome};
 use wms_core::wire::Problem;
 
 use super::extract::{ApiJson, ApiQuery};
+use super::orders_api::require_order;
 use crate::audit::NewEvent;
 use crate::auth::extract::{Authorized, req};
 use crate::carriers::{
     self, BookRequest, BookResult, CarrierAccountView, NewCarrierAccount, TrackingEvent,
 };
 use crate::error::ApiError;
-use crate::warehouse::orders;
-
-async fn require_order<R>(auth: Authorized<R>, id: &str) -> Result<Authorized<R>, ApiError> {
-    let mut auth = auth;
-    if orders::exists(&mut auth.tx, id).await? {
-        Ok(auth)
-    } else {
-        Err(auth.not_found("order", format!("order:{id}")).await)
-    }
-}
 
 #[utoipa::path(post, path = "/api/v1/carriers/accounts", tag = "carriers", security(("bearer" = [])), request_body = NewCarrierAccount,
     params(("Idempotency-Key" = Option<String>, Header)),

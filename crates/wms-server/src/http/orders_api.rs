@@ -20,7 +20,10 @@ use crate::warehouse::orders::{
 use crate::warehouse::returns::{self, NewReturn, ReceiveReturn, ReturnView};
 
 /// The order must exist in the caller's tenant; otherwise 404 and an `access_denied` event.
-async fn require_order<R>(auth: Authorized<R>, id: &str) -> Result<Authorized<R>, ApiError> {
+pub(crate) async fn require_order<R>(
+    auth: Authorized<R>,
+    id: &str,
+) -> Result<Authorized<R>, ApiError> {
     let mut auth = auth;
     if orders::exists(&mut auth.tx, id).await? {
         Ok(auth)
