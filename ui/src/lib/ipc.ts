@@ -1,0 +1,200 @@
+// The one door to the Tauri shell. Types mirror docs/desktop-ipc.md; every rejection is
+// normalised to AppError so screens branch on `code`, never on message text.
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+export type Role = 'packer' | 'supervisor' | 'admin';
+export type SecretStore = 'keyutils' | 'secret_service' | 'keychain' | 'credential_manager' | 'file';
+export type Locale = 'ja' | 'en';
+
+export type AppInfo = {
+  version: string;
+  loggedIn: boolean;
+  server: string | null;
+  tenant: string | null;
+  email: string | null;
+  role: Role | null;
+  secretStore: SecretStore;
+  secretStoreDescription: string;
+  locale: Locale;
+};
+export type ServerProbe = { server: string; fingerprint: string; subject: string | null };
+export type PrinterStateName = 'ready' | 'offline' | 'paper_out' | 'head_open' | 'paused' | 'unknown';
+export type PrinterState = { target: string; state: PrinterStateName; message: string | null };
+export type FeedbackState = 'not_required' | 'pending' | 'sent' | 'confirmed' | 'failed' | 'handled';
+export type RecentDispatch = { orderId: string; externalId: string; feedback: FeedbackState; reason: string | null };
+export type StationStatus = {
+  online: boolean;
+  loggedIn: boolean;
+  server: string;
+  tenant: string;
+  secretStore: string;
+  secretStoreDescription: string;
+  outboxPending: number;
+  outboxConflicts: number;
+  cachedOrders: number;
+  cachedSkus: number;
+  cacheBytes: number;
+  lastSync: string | null;
+  printer: PrinterState | null;
+  recent: RecentDispatch[];
+};
+export type OrderLine = {
+  lineNo: number;
+  sku: string;
+  sellerSku: string;
+  name: string;
+  quantity: number;
+  packed: number;
+  barcodes: string[];
+  imageUrl: string | null;
+  lotTracked: boolean;
+};
+export type Package = {
+  seq: number;
+  boxType: string;
+  weightG: number;
+  carrier: string | null;
+  trackingNumber: string | null;
+  feedback: string;
+  feedbackReason: string | null;
+};
+export type RecipientMasked = { name: string; prefecture: string; city: string; postalCode: string };
+export type OrderView = {
+  id: string;
+  externalId: string;
+  channel: string;
+  warehouse: string;
+  status: string;
+  lines: OrderLine[];
+  packages: Package[];
+  shipBy: string | null;
+  recipientMasked: RecipientMasked | null;
+  complete: boolean;
+};
+export type PrintOutcome = {
+  orderId: string;
+  packageSeq: number;
+  printer: string;
+  bytes: number;
+  sha256: string;
+  source: 'server' | 'local_fallback';
+  prints: number | null;
+};
+export type DispatchOutcome = { orderId: string; shipTime: string; queued: boolean };
+export type SyncReport = { mode: 'full' | 'delta'; orders: number; skus: number; removed: number; ms: number };
+export type SyncProgress = { phase: 'orders' | 'skus' | 'changes' | 'done'; done: number; total: number | null };
+export type PrinterInfo = { name: string; target: string; kind: 'cups' | 'tcp' };
+export type LabelFormat = 'zpl203' | 'zpl300';
+export type PrinterProfile = { labelPrinter: string | null; labelFormat: LabelFormat; documentPrinter: string | null };
+export type StockRow = {
+  sku: string;
+  sellerSku: string;
+  name: string;
+  location: string;
+  lot: string | null;
+  expiry: string | null;
+  onHand: number;
+  allocated: number;
+  available: number;
+};
+export type ExceptionKind = 'feedback_failed' | 'at_risk' | 'carrier_error' | 'outbox_conflict';
+export type ExceptionItem = {
+  kind: ExceptionKind;
+  orderId: string;
+  externalId: string | null;
+  detail: string;
+  since: string | null;
+  /** Not in the contract (yet): the package whose feedback failed. Used when present, else 1. */
+  seq?: number;
+};
+export type UserRow = { id: string; email: string; role: Role; mfa: boolean; locked: boolean };
+export type StockFilter = {
+  sku: string | null;
+  location: string | null;
+  lot: string | null;
+  expiringBefore: string | null;
+  lowStock: boolean | null;
+  limit: number | null;
+};
+export type AuditResult = { ok: boolean; checked: number; brokenAt: string | null };
+export type LogoutOutcome = { revokedOnServer: boolean; outboxDiscarded: number };
+
+export class AppError extends Error {
+  readonly code: string;
+  readonly detail?: Record<string, unknown>;
+  constructor(code: string, message: string, detail?: Record<string, unknown>) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+/** Turns whatever a command rejected with into an AppError (the contract shape, a bare string, or an Error). */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e;
+  if (e && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string') {
+    const o = e as { code: string; message?: unknown; detail?: unknown };
+    const detail = o.detail && typeof o.detail === 'object' ? (o.detail as Record<string, unknown>) : undefined;
+    return new AppError(o.code, typeof o.message === 'string' ? o.message : o.code, detail);
+  }
+  if (typeof e === 'string') return new AppError('internal', e);
+  if (e instanceof Error) return new AppError('internal', e.message);
+  return new AppError('internal', String(e));
+}
+
+let authLost: ((e: AppError) => void) | null = null;
+
+/** Called when any command says the session is gone, so the app can show the login screen. */
+export function onAuthLost(cb: (e: AppError) => void): void {
+  authLost = cb;
+}
+
+export async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    const err = toAppError(e);
+    if ((err.code === 'not_logged_in' || err.code === 'session_expired') && cmd !== 'login' && cmd !== 'logout') {
+      authLost?.(err);
+    }
+    throw err;
+  }
+}
+
+export const ipc = {
+  appInfo: () => call<AppInfo>('app_info'),
+  setLocale: (locale: Locale) => call<null>('set_locale', { locale }),
+  probeServer: (server: string) => call<ServerProbe>('probe_server', { server }),
+  login: (a: { server: string; fingerprint: string; tenant: string; email: string; password: string; totp: string | null }) =>
+    call<AppInfo>('login', a),
+  logout: (force: boolean) => call<LogoutOutcome>('logout', { force }),
+  status: () => call<StationStatus>('status'),
+  sync: () => call<SyncReport>('sync'),
+  openOrder: (code: string) => call<OrderView>('open_order', { code }),
+  scanItem: (orderId: string, barcode: string, lot: string | null) => call<OrderView>('scan_item', { orderId, barcode, lot }),
+  addPackage: (orderId: string, boxType: string, weightG: number) => call<OrderView>('add_package', { orderId, boxType, weightG }),
+  bookLabel: (orderId: string, seq: number, carrier: string) => call<OrderView>('book_label', { orderId, seq, carrier }),
+  labelPreview: (orderId: string, seq: number) => call<{ png: string }>('label_preview', { orderId, seq }),
+  printLabel: (orderId: string, seq: number, reprintReason: string | null) =>
+    call<PrintOutcome>('print_label', { orderId, seq, reprintReason }),
+  voidLabel: (orderId: string, seq: number, reason: string) => call<OrderView>('void_label', { orderId, seq, reason }),
+  dispatch: (orderId: string, labelScan: string) => call<DispatchOutcome>('dispatch', { orderId, labelScan }),
+  printers: () => call<{ printers: PrinterInfo[]; profile: PrinterProfile }>('printers'),
+  setPrinterProfile: (profile: PrinterProfile) => call<PrinterProfile>('set_printer_profile', { profile }),
+  testPrint: () => call<{ printer: string; bytes: number }>('test_print'),
+  stock: (f: StockFilter) => call<StockRow[]>('stock', f),
+  exceptions: () => call<ExceptionItem[]>('exceptions'),
+  feedbackRetry: (orderId: string, seq: number) => call<null>('feedback_retry', { orderId, seq }),
+  users: () => call<UserRow[]>('users'),
+  stepUp: (totp: string) => call<null>('step_up', { totp }),
+  mfaReset: (userId: string) => call<null>('mfa_reset', { userId }),
+  auditVerify: () => call<AuditResult>('audit_verify'),
+};
+
+export const events = {
+  status: (cb: (s: StationStatus) => void): Promise<UnlistenFn> => listen<StationStatus>('station://status', (e) => cb(e.payload)),
+  syncProgress: (cb: (p: SyncProgress) => void): Promise<UnlistenFn> =>
+    listen<SyncProgress>('sync://progress', (e) => cb(e.payload)),
+};
