@@ -1,0 +1,380 @@
+// TEST ONLY — a fake Tauri back end implementing docs/desktop-ipc.md over an in-memory station.
+// Built by vite.mock.config.ts into test-dist/mock.js and injected with page.addInitScript before
+// the production bundle loads; it is never part of `npm run build`.
+import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
+
+type Obj = Record<string, unknown>;
+type Config = {
+  loggedIn?: boolean;
+  role?: 'packer' | 'supervisor' | 'admin';
+  locale?: 'ja' | 'en';
+  secretStore?: string;
+  online?: boolean;
+  outboxPending?: number;
+  mfa?: boolean;
+  stockRows?: number;
+  printerConfigured?: boolean;
+  /** cmd → AppError to reject the next call of that command with. */
+  failNext?: Record<string, Obj>;
+  delayMs?: number;
+};
+
+const cfg: Config = ((window as unknown as { __MOCK_CONFIG__?: Config }).__MOCK_CONFIG__ ?? {}) as Config;
+
+class Reject {
+  constructor(public err: Obj) {}
+}
+const fail = (code: string, message = code, detail?: Obj) => new Reject({ code, message, ...(detail ? { detail } : {}) });
+
+const FINGERPRINT = 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89';
+const PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAACAAAAAwCAAAAABVxyezAAAAKUlEQVR4nGP4DwQMQICLxilBRQV0sgavgoG2fzQcRsNhNBxGw2GQhwMASOH9H4ji7xsAAAAASUVORK5CYII=';
+
+// Barcodes of this tenant's SKUs; only some are on the order.
+const SKUS: Record<string, { sku: string; sellerSku: string; name: string; lotTracked: boolean }> = {
+  '4901234567894': { sku: 'sku-a', sellerSku: 'TEA-GREEN-100', name: '静岡煎茶 100g', lotTracked: false },
+  '4901234567900': { sku: 'sku-b', sellerSku: 'CUP-YUNOMI', name: '有田焼 湯呑み', lotTracked: false },
+  '4901234567917': { sku: 'sku-c', sellerSku: 'SNACK-SENBEI', name: '草加せんべい', lotTracked: true },
+  '4909999999999': { sku: 'sku-z', sellerSku: 'NOT-ON-ORDER', name: '別の商品', lotTracked: false },
+};
+
+type Line = { lineNo: number; sku: string; sellerSku: string; name: string; quantity: number; packed: number; barcodes: string[]; imageUrl: string | null; lotTracked: boolean };
+type Pkg = { seq: number; boxType: string; weightG: number; carrier: string | null; trackingNumber: string | null; feedback: string; feedbackReason: string | null };
+type Order = {
+  id: string;
+  externalId: string;
+  codes: string[];
+  status: string;
+  lines: Line[];
+  packages: Pkg[];
+  lots: string[];
+};
+
+function line(lineNo: number, barcode: string, quantity: number, imageUrl: string | null = null): Line {
+  const s = SKUS[barcode];
+  return { lineNo, sku: s.sku, sellerSku: s.sellerSku, name: s.name, quantity, packed: 0, barcodes: [barcode], imageUrl, lotTracked: s.lotTracked };
+}
+
+const orders: Order[] = [
+  {
+    id: 'ord-1',
+    externalId: '503-1234567-1234567',
+    codes: ['ord-1', '503-1234567-1234567', 'PL0001'],
+    status: 'allocated',
+    lines: [line(1, '4901234567894', 2, `data:image/png;base64,${PNG}`), line(2, '4901234567900', 1)],
+    packages: [],
+    lots: [],
+  },
+  {
+    id: 'ord-2',
+    externalId: '503-7654321-7654321',
+    codes: ['ord-2', '503-7654321-7654321', 'PL0002'],
+    status: 'allocated',
+    lines: [line(1, '4901234567917', 1)],
+    packages: [],
+    lots: ['LOT-2026-11'],
+  },
+];
+
+const state = {
+  loggedIn: cfg.loggedIn ?? false,
+  role: cfg.role ?? 'packer',
+  locale: cfg.locale ?? 'en',
+  online: cfg.online ?? true,
+  outboxPending: cfg.outboxPending ?? 0,
+  steppedUp: false,
+  profile: { labelPrinter: cfg.printerConfigured === false ? null : 'tcp://127.0.0.1:9100', labelFormat: 'zpl203', documentPrinter: null } as Obj,
+  recent: [
+    { orderId: 'ord-0', externalId: '503-0000000-0000001', feedback: 'confirmed', reason: null },
+    { orderId: 'ord-9', externalId: '503-0000000-0000009', feedback: 'failed', reason: 'InvalidCarrier' },
+  ] as Obj[],
+  prints: {} as Record<string, number>,
+  exceptions: [
+    { kind: 'feedback_failed', orderId: 'ord-9', externalId: '503-0000000-0000009', detail: 'InvalidCarrier', since: '2026-11-28T09:30:00Z' },
+    { kind: 'at_risk', orderId: 'ord-8', externalId: '503-0000000-0000008', detail: 'ship by 2026-11-29', since: '2026-11-28T01:00:00Z' },
+  ] as Obj[],
+  users: [
+    { id: 'u1', email: 'admin@example.jp', role: 'admin', mfa: true, locked: false },
+    { id: 'u2', email: 'packer@example.jp', role: 'packer', mfa: true, locked: false },
+    { id: 'u3', email: 'sup@example.jp', role: 'supervisor', mfa: false, locked: true },
+  ] as Obj[],
+};
+
+let stockCache: Obj[] | null = null;
+function stockRows(): Obj[] {
+  if (stockCache) return stockCache;
+  const n = cfg.stockRows ?? 40;
+  const rows: Obj[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = (i % 12) + 1;
+    rows[i] = {
+      sku: `sku-${i}`,
+      sellerSku: `SKU-${String(i).padStart(6, '0')}`,
+      name: i % 3 === 0 ? `商品 ${i}` : i === 1 ? 'Tea, "special" =1' : `Product ${i}`,
+      location: `A-${String(i % 50).padStart(2, '0')}-${i % 7}`,
+      lot: i % 4 === 0 ? `LOT-${i}` : null,
+      expiry: i % 4 === 0 ? `2027-${String(m).padStart(2, '0')}-15` : null,
+      onHand: 10 + (i % 90),
+      allocated: i % 5,
+      available: 10 + (i % 90) - (i % 5),
+    };
+  }
+  return (stockCache = rows);
+}
+
+const calls: { cmd: string; args: Obj }[] = [];
+
+function info(): Obj {
+  return {
+    version: '0.1.0-test',
+    loggedIn: state.loggedIn,
+    server: state.loggedIn ? 'https://wms.example.jp' : null,
+    tenant: state.loggedIn ? 'acme' : null,
+    email: state.loggedIn ? 'user@example.jp' : null,
+    role: state.loggedIn ? state.role : null,
+    secretStore: cfg.secretStore ?? 'secret_service',
+    secretStoreDescription: cfg.secretStore === 'file' ? 'encrypted file in the data directory' : 'GNOME Keyring via D-Bus',
+    locale: state.locale,
+  };
+}
+
+function status(): Obj {
+  return {
+    online: state.online,
+    loggedIn: state.loggedIn,
+    server: 'https://wms.example.jp',
+    tenant: 'acme',
+    secretStore: cfg.secretStore ?? 'secret_service',
+    secretStoreDescription: 'GNOME Keyring via D-Bus',
+    outboxPending: state.outboxPending,
+    outboxConflicts: 0,
+    cachedOrders: orders.length,
+    cachedSkus: Object.keys(SKUS).length,
+    cacheBytes: 12345,
+    lastSync: '2026-11-28T08:00:00Z',
+    printer: state.profile.labelPrinter ? { target: state.profile.labelPrinter, state: 'ready', message: null } : null,
+    recent: state.recent,
+  };
+}
+
+function view(o: Order): Obj {
+  return {
+    id: o.id,
+    externalId: o.externalId,
+    channel: 'amazon_jp',
+    warehouse: 'TOKYO-1',
+    status: o.status,
+    lines: o.lines.map((l) => ({ ...l })),
+    packages: o.packages.map((p) => ({ ...p })),
+    shipBy: '2026-11-30T15:00:00Z',
+    recipientMasked: { name: '山田 太郎', prefecture: '東京都', city: '千代田区', postalCode: '100-0001' },
+    complete: o.lines.every((l) => l.packed >= l.quantity),
+  };
+}
+
+function emit(event: string, payload: unknown): void {
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: (c: string, a: Obj) => Promise<unknown> } }).__TAURI_INTERNALS__;
+  void internals.invoke('plugin:event|emit', { event, payload });
+}
+
+function find(id: unknown): Order {
+  const o = orders.find((x) => x.id === id);
+  if (!o) throw fail('order_not_found', `no order ${String(id)}`);
+  return o;
+}
+
+async function handle(cmd: string, a: Obj): Promise<unknown> {
+  const forced = cfg.failNext?.[cmd];
+  if (forced) {
+    delete cfg.failNext![cmd];
+    throw new Reject(forced);
+  }
+  const needLogin = () => {
+    if (!state.loggedIn) throw fail('not_logged_in', 'no session');
+  };
+  switch (cmd) {
+    case 'app_info':
+      return info();
+    case 'set_locale':
+      state.locale = a.locale as 'ja' | 'en';
+      return null;
+    case 'probe_server': {
+      const server = String(a.server);
+      if (server.includes('unreachable')) throw fail('offline', 'connection refused');
+      return { server, fingerprint: FINGERPRINT, subject: 'CN=wms.example.jp' };
+    }
+    case 'login': {
+      if (a.fingerprint !== FINGERPRINT) throw fail('tls_pin_mismatch', 'pin mismatch');
+      if (a.password !== 'secret') throw fail('invalid_credentials', 'invalid credentials');
+      if (cfg.mfa) {
+        if (a.totp == null) throw fail('mfa_required', 'TOTP required');
+        if (a.totp !== '123456') throw fail('mfa_invalid', 'TOTP invalid');
+      }
+      state.loggedIn = true;
+      return info();
+    }
+    case 'logout':
+      if (state.outboxPending > 0 && !a.force) throw fail('outbox_not_empty', `${state.outboxPending} queued actions`);
+      state.loggedIn = false;
+      return { revokedOnServer: true, outboxDiscarded: a.force ? state.outboxPending : 0 };
+    case 'status':
+      needLogin();
+      return status();
+    case 'sync': {
+      needLogin();
+      const phases = ['orders', 'skus', 'changes'];
+      for (const [i, phase] of phases.entries()) {
+        emit('sync://progress', { phase, done: i * 10, total: 30 });
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      emit('sync://progress', { phase: 'done', done: 30, total: 30 });
+      return { mode: 'delta', orders: 2, skus: 4, removed: 0, ms: 450 };
+    }
+    case 'open_order': {
+      needLogin();
+      const o = orders.find((x) => x.codes.includes(String(a.code)));
+      if (!o) throw fail('order_not_found', `no order for ${String(a.code)}`);
+      return view(o);
+    }
+    case 'scan_item': {
+      const o = find(a.orderId);
+      const barcode = String(a.barcode);
+      const sku = SKUS[barcode];
+      if (!sku) throw fail('unknown_sku', `unknown barcode ${barcode}`);
+      const l = o.lines.find((x) => x.barcodes.includes(barcode));
+      if (!l) throw fail('wrong_item', `${sku.sellerSku} is not on this order`);
+      if (l.packed >= l.quantity) throw fail('over_quantity', `line ${l.lineNo} is complete`);
+      if (l.lotTracked) {
+        if (a.lot == null) throw fail('lot_required', `${sku.sellerSku} needs a lot`);
+        if (!o.lots.includes(String(a.lot))) throw fail('unknown_batch', `lot ${String(a.lot)} not allocated`);
+      }
+      l.packed++;
+      return view(o);
+    }
+    case 'add_package': {
+      const o = find(a.orderId);
+      if (!o.lines.every((l) => l.packed >= l.quantity)) throw fail('not_packed', 'not every line is packed');
+      if (typeof a.weightG !== 'number' || a.weightG <= 0) throw fail('validation_failed', 'weightG must be > 0');
+      o.packages.push({ seq: o.packages.length + 1, boxType: String(a.boxType), weightG: a.weightG, carrier: null, trackingNumber: null, feedback: 'not_required', feedbackReason: null });
+      o.status = 'packed';
+      return view(o);
+    }
+    case 'book_label': {
+      const o = find(a.orderId);
+      const p = o.packages.find((x) => x.seq === a.seq);
+      if (!p) throw fail('bad_request', 'no such package');
+      if (a.carrier !== 'yamato' && a.carrier !== 'sagawa') throw fail('validation_failed', 'carrier');
+      p.carrier = a.carrier;
+      p.trackingNumber = a.carrier === 'yamato' ? '123456789012' : '987654321098';
+      return view(o);
+    }
+    case 'label_preview':
+      return { png: PNG };
+    case 'print_label': {
+      const o = find(a.orderId);
+      const p = o.packages.find((x) => x.seq === a.seq);
+      if (!p?.trackingNumber) throw fail('label_not_booked', 'no label');
+      if (!state.profile.labelPrinter) throw fail('printer_not_configured', 'no printer');
+      const k = `${o.id}/${p.seq}`;
+      state.prints[k] = (state.prints[k] ?? 0) + 1;
+      return { orderId: o.id, packageSeq: p.seq, printer: String(state.profile.labelPrinter), bytes: 1234, sha256: 'ab'.repeat(32), source: 'server', prints: state.prints[k] };
+    }
+    case 'void_label': {
+      const o = find(a.orderId);
+      const p = o.packages.find((x) => x.seq === a.seq);
+      if (!p) throw fail('bad_request', 'no such package');
+      p.trackingNumber = null;
+      p.carrier = null;
+      return view(o);
+    }
+    case 'dispatch': {
+      const o = find(a.orderId);
+      const tracking = o.packages.map((p) => p.trackingNumber).filter(Boolean);
+      if (tracking.length === 0) throw fail('not_packed', 'not packed');
+      if (!tracking.includes(String(a.labelScan))) throw fail('label_mismatch', `label ${String(a.labelScan)} is not this order's`);
+      o.status = 'shipped';
+      state.recent = [{ orderId: o.id, externalId: o.externalId, feedback: 'pending', reason: null }, ...state.recent];
+      if (!state.online) state.outboxPending++;
+      emit('station://status', status());
+      return { orderId: o.id, shipTime: '2026-11-28T10:15:00Z', queued: !state.online };
+    }
+    case 'printers':
+      return {
+        printers: [
+          { name: 'Zebra ZD421', target: 'tcp://127.0.0.1:9100', kind: 'tcp' },
+          { name: 'Office laser', target: 'cups://office', kind: 'cups' },
+        ],
+        profile: state.profile,
+      };
+    case 'set_printer_profile':
+      state.profile = a.profile as Obj;
+      return state.profile;
+    case 'test_print':
+      if (!state.profile.labelPrinter) throw fail('printer_not_configured', 'no printer');
+      return { printer: state.profile.labelPrinter, bytes: 321 };
+    case 'stock': {
+      let rows = stockRows();
+      if (a.sku) rows = rows.filter((r) => String(r.sellerSku).includes(String(a.sku)));
+      if (a.location) rows = rows.filter((r) => String(r.location).startsWith(String(a.location)));
+      if (a.lot) rows = rows.filter((r) => r.lot === a.lot);
+      if (a.expiringBefore) rows = rows.filter((r) => r.expiry !== null && String(r.expiry) <= String(a.expiringBefore));
+      if (a.lowStock) rows = rows.filter((r) => (r.available as number) <= 12);
+      return rows;
+    }
+    case 'exceptions':
+      return state.exceptions;
+    case 'feedback_retry':
+      state.exceptions = state.exceptions.filter((e) => !(e.orderId === a.orderId && e.kind === 'feedback_failed'));
+      return null;
+    case 'users':
+      if (state.role !== 'admin') throw fail('forbidden', 'admin only');
+      return state.users;
+    case 'step_up':
+      if (a.totp !== '123456') throw fail('mfa_invalid', 'TOTP invalid');
+      state.steppedUp = true;
+      return null;
+    case 'mfa_reset': {
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      const u = state.users.find((x) => x.id === a.userId);
+      if (u) u.mfa = false;
+      return null;
+    }
+    case 'audit_verify':
+      return { ok: true, checked: 4821, brokenAt: null };
+    default:
+      throw fail('internal', `mock: unknown command ${cmd}`);
+  }
+}
+
+mockWindows('main');
+mockIPC(
+  async (cmd, args) => {
+    const a = (args ?? {}) as Obj;
+    calls.push({ cmd, args: JSON.parse(JSON.stringify(a)) });
+    if (cfg.delayMs) await new Promise((r) => setTimeout(r, cfg.delayMs));
+    try {
+      return await handle(cmd, a);
+    } catch (e) {
+      // Tauri rejects with the serialised error value itself.
+      if (e instanceof Reject) throw e.err;
+      throw { code: 'internal', message: String(e) };
+    }
+  },
+  { shouldMockEvents: true },
+);
+
+(window as unknown as Obj).__mock = {
+  calls,
+  state,
+  orders,
+  emit,
+  status,
+  callsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd),
+  setOnline(online: boolean) {
+    state.online = online;
+    emit('station://status', status());
+  },
+  failNext(cmd: string, err: Obj) {
+    cfg.failNext = { ...(cfg.failNext ?? {}), [cmd]: err };
+  },
+};
