@@ -118,6 +118,8 @@ export const en = {
   'packer.print': 'Print label',
   'packer.printed': 'Printed on {printer} (print {prints})',
   'packer.printedFallback': 'Printed on {printer} from a locally rendered label',
+  'packer.printPrompt': 'Print the label (F2)',
+  'packer.carrierPrompt': 'Choose the carrier and book the label',
   'packer.scanLabel': 'Scan the label to dispatch',
   'packer.dispatched': 'Dispatched {id} at {time}.',
   'packer.dispatchedQueued': 'Dispatch of {id} queued (offline); it will be sent when the connection returns.',

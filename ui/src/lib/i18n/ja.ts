@@ -119,6 +119,8 @@ export const ja: Record<MessageKey, string> = {
   'packer.print': '送り状を印刷',
   'packer.printed': '{printer} で印刷しました（{prints} 回目）',
   'packer.printedFallback': '{printer} で端末側で作成した送り状を印刷しました',
+  'packer.printPrompt': '送り状を印刷してください（F2）',
+  'packer.carrierPrompt': '配送業者を選んで送り状を発行してください',
   'packer.scanLabel': '出荷するには送り状をスキャンしてください',
   'packer.dispatched': '{id} を {time} に出荷しました。',
   'packer.dispatchedQueued': '{id} の出荷を保留しました（オフライン）。接続が戻ると送信されます。',
