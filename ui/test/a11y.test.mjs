@@ -100,6 +100,7 @@ test('the production bundle has no mock code and the app runs under the strict C
   assert.doesNotMatch(html, /https?:\/\//, 'no remote resources');
 
   const { page, context, problems } = await openApp(env.browser, env.base, { loggedIn: true, role: 'admin', locale: 'ja' });
+  await page.getByTestId('prompt').waitFor();
   await scan(page, 'PL0001');
   await page.getByTestId('lines').locator('img').first().waitFor();
   await page.getByTestId('nav-supervisor').click();
