@@ -227,3 +227,24 @@ test('printer not configured is shown as the catalog message, nothing marked pri
   assert.equal(await page.getByTestId('prompt').getAttribute('data-phase'), 'print');
   await context.close();
 });
+
+test('offline dispatch is queued and says so; the outbox count goes up', async () => {
+  const { page, context } = await packerPage({ online: false });
+  await page.getByTestId('offline-banner').waitFor();
+  await scan(page, 'PL0001');
+  await page.getByTestId('order-id').waitFor();
+  for (const code of ['4901234567894', '4901234567894', '4901234567900']) await scan(page, code);
+  await page.getByTestId('package-form').waitFor();
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('700');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('carrier-form').waitFor();
+  await page.keyboard.press('Enter');
+  await page.getByTestId('print').waitFor();
+  await page.keyboard.press('F2');
+  await page.getByTestId('scan-label').waitFor();
+  await scan(page, '123456789012');
+  await page.getByText(/Dispatch of 503-1234567-1234567 queued \(offline\)/).waitFor();
+  await page.getByTestId('outbox').getByText('Outbox: 1').waitFor();
+  await context.close();
+});
