@@ -209,7 +209,7 @@ test('typing slowly outside a field is not a scan; typing in a field is never hi
   await context.close();
 });
 
-test('printer not configured is shown as the catalog message, nothing marked printed', async () => {
+test('carrier refusal and a missing printer are shown as catalog messages, nothing marked done', async () => {
   const { page, context } = await packerPage({ printerConfigured: false });
   await page.getByTestId('printer').getByText('Printer: not set up').waitFor();
   await scan(page, 'PL0001');
@@ -220,6 +220,14 @@ test('printer not configured is shown as the catalog message, nothing marked pri
   await page.keyboard.type('900');
   await page.keyboard.press('Enter');
   await page.getByTestId('carrier-form').waitFor();
+  // The carrier's refusal reason (detail.reason) fills the catalog message.
+  await page.evaluate(() =>
+    window.__mock.failNext('book_label', { code: 'carrier_refused', message: 'refused', detail: { reason: 'postal code not served' } }),
+  );
+  await page.keyboard.press('Enter');
+  await page.getByRole('alert').getByText('The carrier refused the booking: postal code not served.').waitFor();
+  assert.equal(await page.getByTestId('prompt').getAttribute('data-phase'), 'carrier');
+  await page.locator('#carrier').focus();
   await page.keyboard.press('Enter');
   await page.getByTestId('print').waitFor();
   await page.keyboard.press('F2');

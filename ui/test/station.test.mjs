@@ -79,3 +79,12 @@ test('a session_expired from any command returns to the login screen with the me
   await page.getByLabel('Server address').waitFor();
   await context.close();
 });
+
+test('if app_info fails at start the error is shown with a retry', async () => {
+  const { page, context } = await openApp(env.browser, env.base, { locale: 'en', failNext: { app_info: { code: 'internal', message: 'state file unreadable' } } });
+  await page.getByTestId('boot-error').waitFor();
+  assert.equal(await page.getByTestId('boot-error').innerText(), 'Something went wrong: state file unreadable');
+  await page.getByTestId('boot-retry').click();
+  await page.getByLabel('Server address').waitFor();
+  await context.close();
+});

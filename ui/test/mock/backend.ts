@@ -133,7 +133,7 @@ function info(): Obj {
     email: state.loggedIn ? 'user@example.jp' : null,
     role: state.loggedIn ? state.role : null,
     secretStore: cfg.secretStore ?? 'secret_service',
-    secretStoreDescription: cfg.secretStore === 'file' ? 'encrypted file in the data directory' : 'GNOME Keyring via D-Bus',
+    secretStoreDescription: cfg.secretStore === 'file' ? 'key-file fallback (mode 0600 under --data; no OS keyring)' : 'GNOME Keyring via D-Bus',
     locale: state.locale,
   };
 }

@@ -4,6 +4,7 @@ export const en = {
   'app.title': 'Jilian WMS',
   'app.loading': 'Starting…',
   'app.skip': 'Skip to main content',
+  'app.retry': 'Try again',
   'lang.label': 'Language',
   'lang.ja': '日本語',
   'lang.en': 'English',
@@ -36,7 +37,7 @@ export const en = {
   'login.submit': 'Sign in',
   'login.signingIn': 'Signing in…',
   'login.secretStore': 'Credentials are kept in: {store}',
-  'login.secretStoreFileWarning': 'Warning: no system keyring is available, so credentials are kept in an encrypted file on this computer. Ask your administrator whether this is acceptable.',
+  'login.secretStoreFileWarning': 'Warning: no system keyring is available, so credentials are kept in a plain file that only your user account on this computer can read. Anyone who can use this account can read them. Ask your administrator whether this is acceptable.',
   'login.version': 'Version {version}',
 
   'store.keyutils': 'Linux kernel keyring',

@@ -10,7 +10,9 @@ type Params = Record<string, string | number>;
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { en, ja };
 
-export const i18n = $state<{ locale: Locale }>({ locale: 'ja' });
+// Until app_info() answers, follow the system language (Japanese unless it is clearly something else).
+const initial: Locale = typeof navigator !== 'undefined' && navigator.language && !navigator.language.startsWith('ja') ? 'en' : 'ja';
+export const i18n = $state<{ locale: Locale }>({ locale: initial });
 
 export function setLocaleLocal(locale: Locale): void {
   i18n.locale = locale;

@@ -5,6 +5,7 @@ export const ja: Record<MessageKey, string> = {
   'app.title': 'Jilian WMS',
   'app.loading': '起動中…',
   'app.skip': 'メインコンテンツへ移動',
+  'app.retry': '再試行',
   'lang.label': '言語',
   'lang.ja': '日本語',
   'lang.en': 'English',
@@ -37,7 +38,7 @@ export const ja: Record<MessageKey, string> = {
   'login.submit': 'サインイン',
   'login.signingIn': 'サインイン中…',
   'login.secretStore': '認証情報の保存先: {store}',
-  'login.secretStoreFileWarning': '警告: システムのキーリングが使用できないため、認証情報はこのパソコン上の暗号化ファイルに保存されます。問題ないか管理者に確認してください。',
+  'login.secretStoreFileWarning': '警告: システムのキーリングが使用できないため、認証情報はこのパソコン上の、あなたのユーザーアカウントだけが読めるファイルにそのまま保存されます。このアカウントを使える人は誰でも読めます。問題ないか管理者に確認してください。',
   'login.version': 'バージョン {version}',
 
   'store.keyutils': 'Linux カーネルキーリング',
