@@ -12,7 +12,7 @@ export const ja: Record<MessageKey, string> = {
 
   'nav.label': 'メインナビゲーション',
   'nav.packer': '梱包',
-  'nav.supervisor': '管理者（現場）',
+  'nav.supervisor': '現場管理',
   'nav.admin': 'システム管理',
   'nav.logout': 'ログアウト',
   'nav.signedInAs': '{email}（{role}）· {tenant}',
