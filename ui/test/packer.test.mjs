@@ -194,18 +194,26 @@ test('a lot-tracked item asks for the lot, and the next scan is sent as the lot'
   await context.close();
 });
 
-test('typing slowly outside a field is not a scan; typing in a field is never hijacked', async () => {
+test('typing slowly outside a field is not a scan, one stall does not split a scan, typing in a field is never hijacked', async () => {
   const { page, context } = await packerPage();
   await page.keyboard.type('PL0001\n', { delay: 250 });
   await page.waitForTimeout(200);
   assert.equal((await callsOf(page, 'open_order')).length, 0);
+
+  // One stall in the middle of a fast scan (a busy machine) does not split it.
+  await page.keyboard.type('PL00', { delay: 5 });
+  await page.waitForTimeout(300);
+  await page.keyboard.type('01\n', { delay: 5 });
+  await page.getByTestId('order-id').waitFor();
+  assert.deepEqual((await callsOf(page, 'open_order')).map((c) => c.args.code), ['PL0001']);
+  await page.keyboard.press('Escape');
 
   // The manual field is the fallback for a broken scanner: its own Enter submits.
   await page.getByLabel('Type a barcode').fill('nonexistent-order');
   await page.getByLabel('Type a barcode').press('Enter');
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').innerText(), /No order found for this code/);
-  assert.deepEqual((await callsOf(page, 'open_order')).map((c) => c.args.code), ['nonexistent-order']);
+  assert.deepEqual((await callsOf(page, 'open_order')).map((c) => c.args.code), ['PL0001', 'nonexistent-order']);
   await context.close();
 });
 
