@@ -88,9 +88,9 @@ test('login errors are catalog messages in English and in Japanese; unknown code
 });
 
 test('the login screen shows the platform secret store without the fallback warning', async () => {
-  const { page, context } = await openApp(env.browser, env.base, { locale: 'en', secretStore: 'secret_service' });
+  const { page, context } = await openApp(env.browser, env.base, { locale: 'en', secretStore: 'keyring' });
   await page.getByTestId('secret-store').waitFor();
-  assert.match(await page.getByTestId('secret-store').innerText(), /Secret Service/);
+  assert.match(await page.getByTestId('secret-store').innerText(), /OS keyring/);
   assert.equal(await page.getByTestId('store-warning').count(), 0);
   await context.close();
 });

@@ -4,7 +4,8 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 export type Role = 'packer' | 'supervisor' | 'admin';
-export type SecretStore = 'keyutils' | 'secret_service' | 'keychain' | 'credential_manager' | 'file';
+/** `keyring`: the OS's (kernel keyring on Linux, Keychain, Credential Manager); `file`: the 0600 fallback. */
+export type SecretStore = 'keyring' | 'file';
 export type Locale = 'ja' | 'en';
 
 export type AppInfo = {
@@ -105,8 +106,8 @@ export type ExceptionItem = {
   externalId: string | null;
   detail: string;
   since: string | null;
-  /** Not in the contract (yet): the package whose feedback failed. Used when present, else 1. */
-  seq?: number;
+  /** The package whose feedback failed (`feedback_failed`), for `feedback_retry`. */
+  seq: number | null;
 };
 export type UserRow = { id: string; email: string; role: Role; mfa: boolean; locked: boolean };
 export type StockFilter = {

@@ -90,8 +90,8 @@ const state = {
   ] as Obj[],
   prints: {} as Record<string, number>,
   exceptions: [
-    { kind: 'feedback_failed', orderId: 'ord-9', externalId: '503-0000000-0000009', detail: 'InvalidCarrier', since: '2026-11-28T09:30:00Z' },
-    { kind: 'at_risk', orderId: 'ord-8', externalId: '503-0000000-0000008', detail: 'ship by 2026-11-29', since: '2026-11-28T01:00:00Z' },
+    { kind: 'feedback_failed', orderId: 'ord-9', externalId: '503-0000000-0000009', seq: 1, detail: 'InvalidCarrier', since: '2026-11-28T09:30:00Z' },
+    { kind: 'at_risk', orderId: 'ord-8', externalId: '503-0000000-0000008', seq: null, detail: 'ship by 2026-11-29', since: '2026-11-28T01:00:00Z' },
   ] as Obj[],
   users: [
     { id: 'u1', email: 'admin@example.jp', role: 'admin', mfa: true, locked: false },
@@ -132,7 +132,7 @@ function info(): Obj {
     tenant: state.loggedIn ? 'acme' : null,
     email: state.loggedIn ? 'user@example.jp' : null,
     role: state.loggedIn ? state.role : null,
-    secretStore: cfg.secretStore ?? 'secret_service',
+    secretStore: cfg.secretStore ?? 'keyring',
     secretStoreDescription: cfg.secretStore === 'file' ? 'key-file fallback (mode 0600 under --data; no OS keyring)' : 'GNOME Keyring via D-Bus',
     locale: state.locale,
   };
@@ -144,7 +144,7 @@ function status(): Obj {
     loggedIn: state.loggedIn,
     server: 'https://wms.example.jp',
     tenant: 'acme',
-    secretStore: cfg.secretStore ?? 'secret_service',
+    secretStore: cfg.secretStore ?? 'keyring',
     secretStoreDescription: 'GNOME Keyring via D-Bus',
     outboxPending: state.outboxPending,
     outboxConflicts: 0,

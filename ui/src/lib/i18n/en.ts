@@ -40,10 +40,7 @@ export const en = {
   'login.secretStoreFileWarning': 'Warning: no system keyring is available, so credentials are kept in a plain file that only your user account on this computer can read. Anyone who can use this account can read them. Ask your administrator whether this is acceptable.',
   'login.version': 'Version {version}',
 
-  'store.keyutils': 'Linux kernel keyring',
-  'store.secret_service': 'Secret Service (GNOME Keyring / KWallet)',
-  'store.keychain': 'macOS Keychain',
-  'store.credential_manager': 'Windows Credential Manager',
+  'store.keyring': 'OS keyring',
   'store.file': 'File (fallback)',
 
   'status.label': 'Station status',

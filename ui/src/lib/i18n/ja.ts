@@ -41,10 +41,7 @@ export const ja: Record<MessageKey, string> = {
   'login.secretStoreFileWarning': '警告: システムのキーリングが使用できないため、認証情報はこのパソコン上の、あなたのユーザーアカウントだけが読めるファイルにそのまま保存されます。このアカウントを使える人は誰でも読めます。問題ないか管理者に確認してください。',
   'login.version': 'バージョン {version}',
 
-  'store.keyutils': 'Linux カーネルキーリング',
-  'store.secret_service': 'Secret Service（GNOME キーリング / KWallet）',
-  'store.keychain': 'macOS キーチェーン',
-  'store.credential_manager': 'Windows 資格情報マネージャー',
+  'store.keyring': 'OS のキーリング',
   'store.file': 'ファイル（代替）',
 
   'status.label': '端末の状態',
