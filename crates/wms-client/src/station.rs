@@ -21,9 +21,9 @@ use crate::sync::{self, FEED_CURSOR, SyncEvent, SyncReport};
 use crate::tls::{Fingerprint, FingerprintError};
 
 const CONFIG_FILE: &str = "station.json";
-const CACHE_FILE: &str = "cache.sqlite";
-const CACHE_KEY: &str = "cache_key";
-const DEVICE_ID: &str = "device_id";
+pub(crate) const CACHE_FILE: &str = "cache.sqlite";
+pub(crate) const CACHE_KEY: &str = "cache_key";
+pub(crate) const DEVICE_ID: &str = "device_id";
 /// The working set the stored feed cursor was built for (a different one needs a full load).
 const FEED_WORKING_SET: &str = "feed_working_set";
 
@@ -83,6 +83,14 @@ pub enum StationError {
         "the server is unreachable: whether order {order} package {package} has a label booked on the server cannot be checked, and a booked label is only printed from the server (where prints are counted); print when the connection is back"
     )]
     LabelUnavailableOffline { order: String, package: i64 },
+    #[error(
+        "this station's cache and keys were erased at an administrator's request (remote wipe): log in again"
+    )]
+    DeviceWiped,
+    #[error(
+        "this device has been revoked by an administrator: its cache and keys were erased and it can no longer sign in"
+    )]
+    DeviceRevoked,
     #[error(transparent)]
     Label(#[from] LabelBuildError),
     #[error(transparent)]
@@ -117,6 +125,8 @@ impl StationError {
             StationError::OutboxNotEmpty(_) => "outbox_not_empty",
             StationError::FeedBehind { .. } => "feed_behind",
             StationError::LabelUnavailableOffline { .. } => "label_unavailable_offline",
+            StationError::DeviceWiped => "device_wiped",
+            StationError::DeviceRevoked => "device_revoked",
             StationError::Label(_) => "label_invalid",
             StationError::Print(e) => e.code(),
         }
@@ -204,6 +214,13 @@ pub struct StationStatus {
     pub cached_recipients: i64,
     pub cache_bytes: u64,
     pub last_sync: Option<String>,
+    /// This installation's device id (sent at login).
+    pub device_id: Option<String>,
+    /// Whether the server asks for a wipe, as last read (`None`: never read). A wipe the station
+    /// sees is carried out at once, so `status` itself then fails with `device_wiped`.
+    pub wipe_pending: Option<bool>,
+    /// When the device record was last read from the server.
+    pub device_checked_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -382,6 +399,7 @@ impl Station {
             "email": params.email,
             "password": params.password.as_str(),
             "device": device,
+            "device_name": crate::device::hostname(),
         });
         if let Some(code) = &params.totp {
             body["totp"] = serde_json::Value::String(code.trim().to_owned());
@@ -393,6 +411,9 @@ impl Station {
             }
             Err(ApiError::Problem { code, .. }) if code == "mfa_enrollment_required" => {
                 return Err(StationError::MfaEnrollmentRequired);
+            }
+            Err(ApiError::Problem { code, .. }) if code == "device_revoked" => {
+                return Err(crate::device::refused_at_login(data_dir, store.as_ref()));
             }
             Err(e) => return Err(e.into()),
         };
@@ -428,6 +449,7 @@ impl Station {
             cache.delete_meta(FEED_CURSOR).await?;
         }
         write_config(data_dir, &config)?;
+        crate::device::clear_marker(data_dir)?;
         tracing::info!(server = %config.server, tenant = %config.tenant, "logged in");
         Ok(Self {
             data_dir: data_dir.to_path_buf(),
@@ -446,6 +468,7 @@ impl Station {
         let kind = store.kind();
         let api = api_for(&config)?;
         let session = Session::new(api, store);
+        crate::device::refuse_if_erased(data_dir, session.secrets())?;
         let key = session
             .secrets()
             .get(CACHE_KEY)?
@@ -488,6 +511,10 @@ impl Station {
 
     pub async fn status(&self) -> Result<StationStatus, StationError> {
         let online = self.session.api().reachable().await;
+        if online {
+            self.device_gate().await?;
+        }
+        let device = self.device_info().await?;
         let CacheCounts {
             orders,
             skus,
@@ -509,6 +536,9 @@ impl Station {
             cached_recipients: recipients,
             cache_bytes: self.cache.size_on_disk(),
             last_sync: self.cache.meta("last_sync").await?,
+            device_id: self.device_id()?,
+            wipe_pending: device.as_ref().map(|d| d.wipe),
+            device_checked_at: device.and_then(|d| d.checked_at),
         })
     }
 
@@ -575,6 +605,8 @@ impl Station {
 
     /// Sends the recorded actions in order (stops at the first transient failure).
     pub async fn replay_outbox(&self) -> Result<ReplayReport, StationError> {
+        // A wipe or revocation is carried out before anything is sent.
+        self.device_gate().await?;
         outbox::replay(&self.session, &self.cache).await
     }
 

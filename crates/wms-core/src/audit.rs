@@ -40,10 +40,15 @@ pub enum AuditAction {
     LabelReprinted,
     LabelVoided,
     CarrierConnected,
+    DeviceRegistered,
+    DeviceRevoked,
+    DeviceWipeRequested,
+    DeviceWiped,
+    DeviceProfileChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 30] = [
         Self::TenantCreated,
         Self::UserCreated,
         Self::LoginOk,
@@ -69,6 +74,11 @@ impl AuditAction {
         Self::LabelReprinted,
         Self::LabelVoided,
         Self::CarrierConnected,
+        Self::DeviceRegistered,
+        Self::DeviceRevoked,
+        Self::DeviceWipeRequested,
+        Self::DeviceWiped,
+        Self::DeviceProfileChanged,
     ];
 
     #[must_use]
@@ -99,6 +109,11 @@ impl AuditAction {
             Self::LabelReprinted => "label_reprinted",
             Self::LabelVoided => "label_voided",
             Self::CarrierConnected => "carrier_connected",
+            Self::DeviceRegistered => "device_registered",
+            Self::DeviceRevoked => "device_revoked",
+            Self::DeviceWipeRequested => "device_wipe_requested",
+            Self::DeviceWiped => "device_wiped",
+            Self::DeviceProfileChanged => "device_profile_changed",
         }
     }
 

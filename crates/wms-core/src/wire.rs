@@ -20,6 +20,9 @@ pub struct LoginRequest {
     /// A stable identifier of the workstation, so sessions can be listed and revoked per device.
     #[serde(default)]
     pub device: Option<String>,
+    /// The workstation's name (its hostname), shown to admins in the device list.
+    #[serde(default)]
+    pub device_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -41,6 +41,10 @@ pub enum ApiError {
     AccountLocked { retry_after: i64 },
     #[error("you do not have permission for this action")]
     Forbidden,
+    /// The workstation was revoked by an admin: it may not sign in or refresh (403, so that a
+    /// client does not mistake it for an expired token and keep retrying).
+    #[error("this device has been revoked by an administrator and can no longer sign in")]
+    DeviceRevoked,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -75,9 +79,11 @@ impl ApiError {
             }
             Unauthenticated | InvalidCredentials | TokenExpired | InvalidToken | MfaRequired
             | MfaInvalid | MfaReplayed => StatusCode::UNAUTHORIZED,
-            MfaEnrollmentRequired { .. } | StepUpRequired | PasswordChangeRequired | Forbidden => {
-                StatusCode::FORBIDDEN
-            }
+            MfaEnrollmentRequired { .. }
+            | StepUpRequired
+            | PasswordChangeRequired
+            | Forbidden
+            | DeviceRevoked => StatusCode::FORBIDDEN,
             AccountLocked { .. } => StatusCode::LOCKED,
             NotFound(_) => StatusCode::NOT_FOUND,
             Conflict(_) | IdempotencyInProgress | State { .. } => StatusCode::CONFLICT,
@@ -107,6 +113,7 @@ impl ApiError {
             WeakPassword(_) => "weak_password",
             AccountLocked { .. } => "account_locked",
             Forbidden => "forbidden",
+            DeviceRevoked => "device_revoked",
             NotFound(_) => "not_found",
             Conflict(_) => "conflict",
             Rule { code, .. } | State { code, .. } => code,

@@ -12,6 +12,7 @@ pub mod carriers;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod devices;
 pub mod error;
 pub mod http;
 pub mod idempotency;

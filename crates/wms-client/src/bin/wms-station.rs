@@ -205,6 +205,19 @@ async fn main() -> anyhow::Result<()> {
                 "last sync: {}",
                 s.last_sync.as_deref().unwrap_or("never")
             ));
+            out(&format!(
+                "device: {}",
+                s.device_id.as_deref().unwrap_or("none (never logged in)")
+            ));
+            let checked = s.device_checked_at.as_deref().unwrap_or("never");
+            out(&format!(
+                "wipe pending: {}",
+                match s.wipe_pending {
+                    Some(true) => format!("yes (as of {checked})"),
+                    Some(false) => format!("no (as of {checked})"),
+                    None => "unknown (not yet checked with the server)".to_owned(),
+                }
+            ));
         }
         Cmd::Logout { force } => {
             let station = Station::open(&cli.data, options).await?;

@@ -10,6 +10,7 @@
 mod harness;
 
 mod cli;
+mod devices;
 mod feed;
 mod offline;
 mod printing;

@@ -339,6 +339,42 @@ pub async fn login(
         }
     }
 
+    // A revoked workstation may not sign in, whoever uses it; any other is registered or noted.
+    if let Some(d) = crate::devices::on_login(
+        &mut tx,
+        client.device.as_deref(),
+        req.device_name.as_deref(),
+        &actor,
+    )
+    .await?
+    {
+        if d.revoked {
+            record(
+                state,
+                &mut tx,
+                &keys,
+                NewEvent::new(&actor, AuditAction::LoginFailed, Outcome::Denied)
+                    .target(format!("device:{}", d.id))
+                    .ip(client.ip.clone())
+                    .detail("device revoked"),
+            )
+            .await?;
+            tx.commit().await?;
+            state.metrics.login("device_revoked");
+            return Err(ApiError::DeviceRevoked);
+        }
+        if d.registered {
+            record(
+                state,
+                &mut tx,
+                &keys,
+                NewEvent::new(&actor, AuditAction::DeviceRegistered, Outcome::Success)
+                    .target(format!("device:{}", d.id))
+                    .ip(client.ip.clone()),
+            )
+            .await?;
+        }
+    }
     if let Some(idem) = idem {
         let principal = format!("login:{actor}");
         if let Some(replayed) = idempotency::claim(&mut tx, &keys, &principal, idem).await? {
@@ -413,6 +449,20 @@ pub async fn refresh(
     let Some((sid, used_at, uid, revoked, refresh_expires)) = row else {
         return Err(ApiError::InvalidToken);
     };
+    if let Some(device) = crate::devices::on_refresh(&mut tx, &sid).await? {
+        record(
+            state,
+            &mut tx,
+            &keys,
+            NewEvent::new(&uid, AuditAction::AccessDenied, Outcome::Denied)
+                .target(format!("device:{device}"))
+                .ip(client.ip.clone())
+                .detail("token refresh from a revoked device"),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::DeviceRevoked);
+    }
     if let Some(idem) = idem
         && let Some(replayed) =
             idempotency::claim(&mut tx, &keys, &format!("session:{sid}"), idem).await?

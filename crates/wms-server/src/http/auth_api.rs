@@ -23,7 +23,7 @@ use crate::time::rfc3339;
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`, `mfa_required`, `mfa_invalid`, `mfa_replayed`", body = Problem),
-        (status = 403, description = "`mfa_enrollment_required` (with `enrollment_token`)", body = Problem),
+        (status = 403, description = "`mfa_enrollment_required` (with `enrollment_token`), `device_revoked`", body = Problem),
         (status = 423, description = "`account_locked`", body = Problem),
         (status = 429, description = "`rate_limited`", body = Problem),
     ))]
@@ -41,7 +41,7 @@ pub async fn login(
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "replay protection")),
-    responses((status = 200, body = TokenResponse), (status = 401, description = "`invalid_token` (a reused token revokes its family), `token_expired`", body = Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "`invalid_token` (a reused token revokes its family), `token_expired`", body = Problem), (status = 403, description = "`device_revoked`", body = Problem)))]
 pub async fn refresh(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,

@@ -35,7 +35,7 @@ use crate::state::AppState;
     info(title = "Jilian WMS API", description = "Central server of Jilian WMS. Errors are RFC 9457 problem documents with a stable `code`. \
         Every mutating endpoint honours `Idempotency-Key`: a replay returns the first response and changes nothing."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "carriers"), (name = "ops"))
+    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "carriers"), (name = "devices"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -129,6 +129,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(carriers_api::tracking))
         .routes(routes!(carriers_api::packing_slip))
         .routes(routes!(changes_api::changes))
+        .routes(routes!(crate::devices::list_devices))
+        .routes(routes!(crate::devices::own))
+        .routes(routes!(crate::devices::acknowledge_wipe))
+        .routes(routes!(crate::devices::revoke_device))
+        .routes(routes!(crate::devices::wipe_device))
+        .routes(routes!(crate::devices::set_printer_profile))
         .routes(routes!(amazon_api::retry_feedback))
         .routes(routes!(amazon_api::mark_feedback_handled))
         .routes(routes!(orders_api::create_return))

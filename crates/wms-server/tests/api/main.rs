@@ -11,6 +11,7 @@ mod harness;
 mod amazon;
 mod auth;
 mod carriers;
+mod devices;
 mod hardening;
 mod isolation;
 mod ops;
