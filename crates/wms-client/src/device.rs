@@ -225,7 +225,8 @@ impl Station {
         self.refuse_if_erased()?;
         let r: Result<DeviceInfo, SessionError> = self
             .session()
-            .json(|t| Call::get("/api/v1/devices/self").bearer(t))
+            // Once: a check is not worth the retries' backoff when the station is offline.
+            .json(|t| Call::get("/api/v1/devices/self").bearer(t).once())
             .await;
         let mut info = match r {
             Ok(info) => info,
