@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the workspace tests: `./scripts/test.sh [extra args for the test runner]`.
+# Run every test: the UI's (npm, Playwright in Chromium), then the workspace's
+# (`./scripts/test.sh [extra args for the test runner]`).
 #
 # Uses cargo-nextest when installed, else `cargo test`. PostgreSQL-backed
 # tests read WMS_TEST_PG_OWNER_URL / WMS_TEST_PG_APP_URL. If neither is set
@@ -30,6 +31,15 @@ if [ -z "${WMS_TEST_PG_OWNER_URL:-}" ] && [ -z "${WMS_TEST_PG_APP_URL:-}" ] &&
 	eval "$pg_env"
 fi
 
+# The web UI: built first (the desktop app embeds ui/dist at compile time), then its Playwright
+# tests in Debian's Chromium against the built bundle with the Tauri IPC mocked.
+ui_rc=0
+(
+	cd ui
+	npm ci --no-audit --no-fund --loglevel=error
+	npm test
+) || ui_rc=$?
+
 if cargo nextest --version >/dev/null 2>&1; then
 	runner=(cargo nextest run --workspace --no-fail-fast)
 else
@@ -39,4 +49,8 @@ fi
 echo "+ ${runner[*]} $*" >&2
 rc=0
 "${runner[@]}" "$@" || rc=$?
+if [ "$ui_rc" -ne 0 ]; then
+	echo "the UI tests failed (exit $ui_rc)" >&2
+	[ "$rc" -ne 0 ] || rc=$ui_rc
+fi
 exit "$rc"

@@ -54,7 +54,7 @@ pub enum ApiError {
     #[error(
         "{0} — refusing to talk to this server (wrong --fingerprint, or not the server you meant)"
     )]
-    PinMismatch(String),
+    PinMismatch(tls::PinMismatch),
     #[error("TLS handshake with the server failed: {0}")]
     Tls(String),
     /// The server could not be reached (connection refused, DNS, timeout): the station is offline.
@@ -384,7 +384,10 @@ fn problem(status: StatusCode, bytes: &[u8]) -> ApiError {
 
 fn transport_error(e: reqwest::Error) -> ApiError {
     if let Some(p) = tls::find_pin_mismatch(&e) {
-        return ApiError::PinMismatch(p.to_string());
+        return ApiError::PinMismatch(tls::PinMismatch {
+            pinned: p.pinned,
+            seen: p.seen,
+        });
     }
     let chain = error_chain(&e);
     if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {

@@ -28,6 +28,9 @@ pub struct Package {
     pub carrier: Option<String>,
     #[serde(default)]
     pub tracking_number: Option<String>,
+    /// Amazon shipment feedback (`{"status": "confirmed"}`, `{"status": "failed", "reason": …}`).
+    #[serde(default)]
+    pub feedback: Option<serde_json::Value>,
 }
 
 /// An order with its lines and packages (the server's `OrderView`, without the recipient).
@@ -46,6 +49,18 @@ pub struct Order {
     pub ship_time: Option<String>,
     #[serde(default)]
     pub recipient_pii: Option<String>,
+    #[serde(default)]
+    pub ship_by: Option<String>,
+    /// Enough to tell orders apart at the bench (masked name, postal code, prefecture).
+    #[serde(default)]
+    pub recipient_masked: Option<MaskedRecipient>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaskedRecipient {
+    pub name: String,
+    pub postal_code: String,
+    pub prefecture: String,
 }
 
 impl std::fmt::Debug for Order {

@@ -132,7 +132,11 @@ impl SecretStore for KeyringStore {
 /// links its keys into the user's persistent keyring as well (kept until the kernel's
 /// `persistent_keyring_expiry` after last use, and never across a reboot), which is how the next
 /// process finds them.
-fn join_session_keyring() {
+///
+/// A session keyring belongs to a thread's credentials and is inherited by threads started
+/// after it: a multi-threaded program (the desktop app) calls this first thing on its main
+/// thread, so that every worker thread shares one session keyring.
+pub fn join_session_keyring() {
     #[cfg(target_os = "linux")]
     {
         use linux_keyutils::{KeyRing, KeyRingIdentifier};

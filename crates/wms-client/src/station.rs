@@ -67,6 +67,8 @@ pub enum StationError {
     CacheKeyMissing(&'static str),
     #[error("order {0} is not in the local cache and the server is unreachable")]
     OrderUnavailable(String),
+    #[error("no order `{0}`: scan the order's barcode (its id or the Amazon order id)")]
+    OrderNotFound(String),
     #[error("order {id} is {status}: only a packed order can be dispatched")]
     NotPacked { id: String, status: String },
     #[error("order {0} already has a dispatch waiting in the outbox")]
@@ -120,6 +122,7 @@ impl StationError {
             StationError::Cache(_) => "cache",
             StationError::CacheKeyMissing(_) => "cache_key_missing",
             StationError::OrderUnavailable(_) => "order_unavailable",
+            StationError::OrderNotFound(_) => "order_not_found",
             StationError::NotPacked { .. } => "not_packed",
             StationError::AlreadyQueued(_) => "already_queued",
             StationError::OutboxNotEmpty(_) => "outbox_not_empty",
@@ -132,7 +135,7 @@ impl StationError {
         }
     }
 
-    fn is_offline(&self) -> bool {
+    pub(crate) fn is_offline(&self) -> bool {
         match self {
             StationError::Api(e) => e.is_offline(),
             StationError::Session(s) => s.is_offline(),
@@ -172,6 +175,9 @@ pub struct StationOptions {
     pub label_font: PathBuf,
     /// Change-feed entries per page in a delta sync (1–1000).
     pub feed_page: usize,
+    /// The label printer's resolution (203 or 300 dpi) chosen at this station; without it, the
+    /// station profile's, else 203.
+    pub label_dpi: Option<u32>,
 }
 
 impl Default for StationOptions {
@@ -185,6 +191,7 @@ impl Default for StationOptions {
                 .collect(),
             label_font: PathBuf::from(label::DEFAULT_FONT),
             feed_page: sync::FEED_PAGE,
+            label_dpi: None,
         }
     }
 }
@@ -504,6 +511,22 @@ impl Station {
         &self.data_dir
     }
 
+    /// The server this station is logged in to.
+    #[must_use]
+    pub fn server(&self) -> &str {
+        &self.config.server
+    }
+
+    #[must_use]
+    pub fn tenant(&self) -> &str {
+        &self.config.tenant
+    }
+
+    /// Sets the label printer's resolution chosen at this station (see [`StationOptions`]).
+    pub fn set_label_dpi(&mut self, dpi: Option<u32>) {
+        self.options.label_dpi = dpi;
+    }
+
     #[must_use]
     pub fn options(&self) -> &StationOptions {
         &self.options
@@ -610,7 +633,7 @@ impl Station {
         outbox::replay(&self.session, &self.cache).await
     }
 
-    async fn fetch_order(&self, id: &str) -> Result<Order, StationError> {
+    pub(crate) async fn fetch_order(&self, id: &str) -> Result<Order, StationError> {
         let path = format!("/api/v1/orders/{id}");
         let o: Order = self
             .session
@@ -723,16 +746,20 @@ impl Station {
         order_id: &str,
         package_seq: i64,
         dpi: u32,
+        reprint_reason: Option<&str>,
     ) -> Result<Option<(Vec<u8>, i64)>, StationError> {
         let path = format!("/api/v1/orders/{order_id}/packages/{package_seq}/label");
         let r = self
             .session
             .raw(|t| {
-                Call::get(path.as_str())
+                let call = Call::get(path.as_str())
                     .query("format", "zpl")
-                    .query("dpi", dpi.to_string())
-                    .bearer(t)
-                    .once()
+                    .query("dpi", dpi.to_string());
+                let call = match reprint_reason {
+                    Some(r) => call.query("reason", r),
+                    None => call,
+                };
+                call.bearer(t).once()
             })
             .await;
         match r {
@@ -754,6 +781,9 @@ impl Station {
 
     /// The label dpi: the station profile's, or 203 without a profile.
     fn label_dpi(&self) -> Result<u32, StationError> {
+        if let Some(dpi) = self.options.label_dpi {
+            return Ok(dpi);
+        }
         match StationProfile::load(&self.data_dir) {
             Ok(p) => Ok(p.dpi),
             Err(LabelBuildError::NoProfile(_)) => Ok(203),
@@ -772,6 +802,19 @@ impl Station {
         order_id: &str,
         package_seq: Option<i64>,
         printer: &PrinterTarget,
+    ) -> Result<PrintOutcome, StationError> {
+        self.print_label_because(order_id, package_seq, printer, None)
+            .await
+    }
+
+    /// As [`Station::print_label`], with the packer's reason for a reprint (recorded in the
+    /// server's reprint audit event).
+    pub async fn print_label_because(
+        &self,
+        order_id: &str,
+        package_seq: Option<i64>,
+        printer: &PrinterTarget,
+        reprint_reason: Option<&str>,
     ) -> Result<PrintOutcome, StationError> {
         let mut order = self.order(order_id).await?;
         let seq = match label_package(&order, package_seq) {
@@ -795,7 +838,7 @@ impl Station {
         let dpi = self.label_dpi()?;
         // A printer that is not there fails here, before the server counts a print.
         print::probe(printer).await?;
-        let (bytes, source, prints) = match self.server_label(order_id, seq, dpi).await {
+        let (bytes, source, prints) = match self.server_label(order_id, seq, dpi, reprint_reason).await {
             Ok(Some((zpl, prints))) => (zpl, LabelSource::Server, Some(prints)),
             Ok(None) => {
                 let (_, zpl) = self.render_label(order_id, Some(seq)).await?;

@@ -516,3 +516,89 @@ pub async fn connect_amazon(
         .map_err(|e| DemoError::Warehouse(e.to_string()))?;
     Ok(id)
 }
+
+/// What [`release_to_packing`] did.
+#[derive(Serialize, Default, Debug)]
+pub struct Released {
+    /// Orders imported by the Amazon sync pass.
+    pub imported: usize,
+    /// Orders now being picked (ready for the packing bench).
+    pub picking: Vec<String>,
+    /// Orders that could not be allocated (short of stock), left as they are.
+    pub skipped: usize,
+}
+
+/// Readies a demo tenant's bench: one Amazon sync pass per active seller authorization, then
+/// every received order (up to `limit`) allocated and picked, so a packer can scan it straight
+/// away. A local operator command for demo tenants only (what `scripts/run.sh` uses).
+pub async fn release_to_packing(
+    state: &AppState,
+    tenant_name: &str,
+    limit: usize,
+) -> Result<Released, DemoError> {
+    use crate::warehouse::orders::{self, OrderQuery};
+    use wms_core::fulfilment::OrderState;
+    if state.settings.production {
+        return Err(DemoError::Production);
+    }
+    let tenant = match state
+        .db
+        .find_tenant(tenant_name)
+        .await
+        .map_err(AccountError::from)?
+    {
+        Some(t) if t.demo => t.id,
+        Some(_) => return Err(DemoError::NotDemo(tenant_name.to_owned())),
+        None => return Err(DemoError::Warehouse(format!("no demo tenant `{tenant_name}`"))),
+    };
+    let db = |e: crate::db::DbError| DemoError::Warehouse(e.to_string());
+    let mut out = Released::default();
+    let mut tx = state.db.tenant_tx(tenant).await.map_err(db)?;
+    let auths = crate::amazon::authz::all(&mut tx)
+        .await
+        .map_err(DemoError::api)?;
+    tx.commit().await.map_err(db)?;
+    for a in auths.iter().filter(|a| a.is_active()) {
+        match crate::amazon::sync::run_once(state, tenant, &a.id).await {
+            Ok(r) => out.imported += r.created as usize,
+            Err(e) => tracing::warn!(error = %e, "demo: Amazon sync pass failed"),
+        }
+    }
+    let mut tx = state.db.tenant_tx(tenant).await.map_err(db)?;
+    let received = orders::list(
+        &mut tx,
+        &OrderQuery {
+            status: Some(OrderState::Received),
+            before: None,
+            limit: Some(i64::try_from(limit.clamp(1, 500)).unwrap_or(100)),
+        },
+    )
+    .await
+    .map_err(DemoError::api)?;
+    tx.commit().await.map_err(db)?;
+    let backend = state.db.backend();
+    for o in received {
+        let mut tx = state.db.tenant_tx(tenant).await.map_err(db)?;
+        let allocated = orders::allocate(
+            &mut tx,
+            backend,
+            "cli",
+            &o.id,
+            state.settings.min_shelf_life_days,
+        )
+        .await
+        .map_err(DemoError::api)?;
+        if allocated != OrderState::Allocated {
+            // Backordered (short of stock): recorded as such, not released.
+            tx.commit().await.map_err(db)?;
+            out.skipped += 1;
+            continue;
+        }
+        orders::start_picking(&mut tx, backend, "cli", &o.id)
+            .await
+            .map_err(DemoError::api)?;
+        tx.commit().await.map_err(db)?;
+        out.picking.push(o.id);
+    }
+    Ok(out)
+}

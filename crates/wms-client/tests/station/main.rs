@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod bench;
 mod cli;
 mod devices;
 mod feed;

@@ -142,6 +142,15 @@ enum DemoCommand {
         #[arg(long)]
         pii: bool,
     },
+    /// Ready a demo tenant's packing bench: one Amazon sync pass, then every received order
+    /// allocated and picked. Prints a JSON summary.
+    Release {
+        #[arg(long)]
+        tenant: String,
+        /// At most this many orders (1–500).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Print the current TOTP code of a base32 seed (for trying the demo without a phone).
     Totp {
         #[arg(long)]
@@ -407,6 +416,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             )
             .await?;
             println!("{id}");
+        }
+        Command::Demo {
+            command: DemoCommand::Release { tenant, limit },
+        } => {
+            let state = build_state(settings).await?;
+            let released = demo::release_to_packing(&state, &tenant, limit).await?;
+            println!("{}", serde_json::to_string(&released)?);
         }
         Command::Demo {
             command:

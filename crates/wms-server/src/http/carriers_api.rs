@@ -70,6 +70,8 @@ pub struct LabelQuery {
     pub format: Option<String>,
     /// ZPL only: 203 (default) or 300.
     pub dpi: Option<u32>,
+    /// Why a reprint is needed (jammed, smudged…): recorded in the reprint's audit event.
+    pub reason: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/packages/{seq}/label", tag = "carriers", security(("bearer" = [])),
@@ -96,6 +98,12 @@ pub async fn label(
             "format must be zpl, pdf or png, not `{format}`"
         )));
     }
+    let reason = q.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > 200) {
+        return Err(ApiError::Validation(
+            "a reprint reason has at most 200 characters".into(),
+        ));
+    }
     let keys = auth.keys.clone();
     // A PNG is the on-screen preview: not a print.
     let (model, prints) = carriers::label(&mut auth.tx, &keys, &id, seq, format != "png").await?;
@@ -117,10 +125,11 @@ pub async fn label(
     })?;
     if prints > 1 && format != "png" {
         let actor = auth.ctx.actor();
+        let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
         auth.audit(
             NewEvent::new(&actor, AuditAction::LabelReprinted, Outcome::Success)
                 .target(format!("order:{id}"))
-                .detail(format!("package {seq}, print {prints} ({format})")),
+                .detail(format!("package {seq}, print {prints} ({format}){why}")),
         )
         .await?;
     }

@@ -1,0 +1,367 @@
+//! What the desktop app's screens do beyond sync, print and dispatch: first contact with a server
+//! (the certificate fingerprint to confirm), the packing bench (order lookup by scan, item scans,
+//! packages, carrier booking, label preview and void) and the supervisor's and admin's reads and
+//! actions. Every call goes through the station's session (the UI never holds a token); answers
+//! that change an order refresh its cached copy.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiClient, ApiConfig, ApiError, Call};
+use crate::model::{Order, Sku};
+use crate::station::{Station, StationError};
+use crate::tls::Fingerprint;
+
+/// The SHA-256 fingerprint of the certificate `server` presents, for a person to confirm before
+/// it is pinned (first contact). Nothing is trusted here: the connection is made against an
+/// impossible pin and the certificate seen is read from the refusal.
+pub async fn probe_fingerprint(server: &str) -> Result<Fingerprint, StationError> {
+    let impossible = Fingerprint::parse(&"00".repeat(32))?;
+    let api = ApiClient::new(&ApiConfig::new(server.to_owned(), Some(impossible)))?;
+    match api.raw(Call::get("/healthz").once()).await {
+        Err(ApiError::PinMismatch(m)) => Ok(m.seen),
+        Err(e) => Err(e.into()),
+        // Only a certificate whose hash is all zeros could get here.
+        Ok(_) => Ok(impossible),
+    }
+}
+
+/// What the server answers to one item scan at the bench.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PackResult {
+    pub line_no: i64,
+    pub sku: String,
+    pub packed: i64,
+    pub quantity: i64,
+    pub order_complete: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BookResult {
+    pub carrier: String,
+    pub tracking_number: String,
+    #[serde(default)]
+    pub range_warning: bool,
+    #[serde(default)]
+    pub existing: bool,
+}
+
+/// One balance row of `GET /api/v1/stock`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct StockRow {
+    pub sku: String,
+    pub sku_name: String,
+    pub warehouse: String,
+    pub location: String,
+    #[serde(default)]
+    pub lot: Option<String>,
+    #[serde(default)]
+    pub expiry: Option<String>,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+}
+
+/// Filters of a stock query (all optional).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct StockQuery {
+    pub sku: Option<String>,
+    pub location: Option<String>,
+    pub batch: Option<String>,
+    pub expiring_before: Option<String>,
+    pub low_stock: Option<bool>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AtRiskOrder {
+    pub order_id: String,
+    pub amazon_order_id: String,
+    pub status: String,
+    pub reason: String,
+    #[serde(default)]
+    pub ship_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct FeedbackRow {
+    pub order_id: String,
+    pub external_id: String,
+    pub package_seq: i64,
+    pub feedback: serde_json::Value,
+    pub attempts: i64,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct UserInfo {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub mfa_enrolled: bool,
+    #[serde(default)]
+    pub locked_until: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuditVerify {
+    pub intact: bool,
+    pub verified: i64,
+    #[serde(default)]
+    pub broken_at_seq: Option<i64>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Me {
+    pub user_id: String,
+    pub role: String,
+    pub tenant: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+fn key() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl Station {
+    async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<T, StationError> {
+        // One idempotency key for the call and its retries: a lost answer is never a second scan.
+        let k = key();
+        Ok(self
+            .session()
+            .json(|t| {
+                Call::post(path, body.clone())
+                    .idempotency_key(&k)
+                    .bearer(t)
+            })
+            .await?)
+    }
+
+    async fn post_unit(&self, path: &str, body: serde_json::Value) -> Result<(), StationError> {
+        let k = key();
+        self.session()
+            .raw(|t| {
+                Call::post(path, body.clone())
+                    .idempotency_key(&k)
+                    .bearer(t)
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, StationError> {
+        Ok(self
+            .session()
+            .json(|t| {
+                query
+                    .iter()
+                    .fold(Call::get(path), |c, (k, v)| c.query(k, v.clone()))
+                    .bearer(t)
+            })
+            .await?)
+    }
+
+    /// Who is logged in at this station.
+    pub async fn me(&self) -> Result<Me, StationError> {
+        self.get_json("/api/v1/me", &[]).await
+    }
+
+    /// The order a scanned code names: its id, or its channel order id (an Amazon order id) among
+    /// the cached orders. Fresh from the server when reachable (someone may have changed it).
+    pub async fn find_order(&self, code: &str) -> Result<Order, StationError> {
+        let code = code.trim();
+        if code.is_empty() || code.len() > 128 {
+            return Err(StationError::OrderNotFound(code.chars().take(128).collect()));
+        }
+        let id = match self.cached_order_id(code).await? {
+            Some(id) => id,
+            None => {
+                // Released to packing since the last sync? One delta brings it.
+                match self.sync(&mut |_| {}).await {
+                    Ok(_) => {}
+                    Err(e) if e.is_offline() => {}
+                    Err(e) => return Err(e),
+                }
+                self.cached_order_id(code)
+                    .await?
+                    .unwrap_or_else(|| code.to_owned())
+            }
+        };
+        match self.fetch_order(&id).await {
+            Ok(o) => Ok(o),
+            Err(e) if e.is_offline() => match self.cache().order(&id).await {
+                Ok(Some(o)) => Ok(o),
+                _ => Err(StationError::OrderUnavailable(id)),
+            },
+            Err(e) if matches!(e.code(), "not_found" | "bad_request" | "validation_failed") => {
+                Err(StationError::OrderNotFound(code.to_owned()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The cached order whose id or channel order id is `code`.
+    async fn cached_order_id(&self, code: &str) -> Result<Option<String>, StationError> {
+        for cached in self.cache().order_ids().await? {
+            if cached == code {
+                return Ok(Some(cached));
+            }
+            if let Ok(Some(o)) = self.cache().order(&cached).await
+                && o.external_id == code
+            {
+                return Ok(Some(o.id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One item scanned at the bench. A wrong item, one too many or a lot not allocated here is
+    /// refused by the server and counts nothing; the refreshed order is returned otherwise.
+    pub async fn scan_item(
+        &self,
+        order_id: &str,
+        barcode: &str,
+        lot: Option<&str>,
+    ) -> Result<(PackResult, Order), StationError> {
+        let path = format!("/api/v1/orders/{order_id}/pack");
+        let body = serde_json::json!({ "barcode": barcode.trim(), "lot": lot });
+        let r: PackResult = self.post_json(&path, body).await?;
+        let order = self.fetch_order(order_id).await?;
+        Ok((r, order))
+    }
+
+    /// A package (box type, weight) for a fully packed order.
+    pub async fn add_package(
+        &self,
+        order_id: &str,
+        box_type: &str,
+        weight_g: i64,
+    ) -> Result<Order, StationError> {
+        let path = format!("/api/v1/orders/{order_id}/packages");
+        let body = serde_json::json!({ "box_type": box_type, "weight_g": weight_g });
+        let _: serde_json::Value = self.post_json(&path, body).await?;
+        self.fetch_order(order_id).await
+    }
+
+    /// Books the package's label with the carrier (on the server, which holds the account).
+    pub async fn book(
+        &self,
+        order_id: &str,
+        seq: i64,
+        carrier: &str,
+    ) -> Result<(BookResult, Order), StationError> {
+        let path = format!("/api/v1/orders/{order_id}/packages/{seq}/book");
+        let r: BookResult = self
+            .post_json(&path, serde_json::json!({ "carrier": carrier }))
+            .await?;
+        Ok((r, self.fetch_order(order_id).await?))
+    }
+
+    /// The booked label as a PNG for the screen (not a print: not counted).
+    pub async fn label_preview(&self, order_id: &str, seq: i64) -> Result<Vec<u8>, StationError> {
+        let path = format!("/api/v1/orders/{order_id}/packages/{seq}/label");
+        let r = self
+            .session()
+            .raw(|t| Call::get(path.as_str()).query("format", "png").bearer(t))
+            .await?;
+        Ok(r.body)
+    }
+
+    /// Voids a booked label (before dispatch) with the reason; the package can be booked again.
+    pub async fn void_label(
+        &self,
+        order_id: &str,
+        seq: i64,
+        reason: &str,
+    ) -> Result<Order, StationError> {
+        let path = format!("/api/v1/orders/{order_id}/packages/{seq}/void");
+        self.post_unit(&path, serde_json::json!({ "reason": reason }))
+            .await?;
+        self.fetch_order(order_id).await
+    }
+
+    /// Stock balances by SKU, location, lot or expiry.
+    pub async fn stock(&self, q: &StockQuery) -> Result<Vec<StockRow>, StationError> {
+        let mut query = Vec::new();
+        let fields = [
+            ("sku", &q.sku),
+            ("location", &q.location),
+            ("batch", &q.batch),
+            ("expiring_before", &q.expiring_before),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                query.push((k, v.to_owned()));
+            }
+        }
+        if q.low_stock == Some(true) {
+            query.push(("low_stock", "true".to_owned()));
+        }
+        if let Some(l) = q.limit {
+            query.push(("limit", l.to_string()));
+        }
+        self.get_json("/api/v1/stock", &query).await
+    }
+
+    /// Amazon orders at risk of Amazon's automatic cancellation.
+    pub async fn at_risk(&self) -> Result<Vec<AtRiskOrder>, StationError> {
+        self.get_json("/api/v1/amazon/at-risk", &[]).await
+    }
+
+    /// Shipment feedback rows in one status (`failed`, `pending`, …).
+    pub async fn feedback(&self, status: &str) -> Result<Vec<FeedbackRow>, StationError> {
+        self.get_json("/api/v1/amazon/feedback", &[("status", status.to_owned())])
+            .await
+    }
+
+    /// Sends a failed shipment confirmation again.
+    pub async fn feedback_retry(&self, order_id: &str, seq: i64) -> Result<(), StationError> {
+        let path = format!("/api/v1/orders/{order_id}/packages/{seq}/feedback/retry");
+        self.post_unit(&path, serde_json::Value::Null).await
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserInfo>, StationError> {
+        self.get_json("/api/v1/users", &[]).await
+    }
+
+    /// A fresh TOTP for the high-risk actions that follow (step-up).
+    pub async fn step_up(&self, totp: &str) -> Result<(), StationError> {
+        let _: serde_json::Value = self
+            .post_json(
+                "/api/v1/auth/mfa/verify",
+                serde_json::json!({ "code": totp.trim() }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Resets a user's MFA (admin, after a step-up).
+    pub async fn mfa_reset(&self, user_id: &str) -> Result<(), StationError> {
+        let path = format!("/api/v1/users/{user_id}/mfa/reset");
+        self.post_unit(&path, serde_json::Value::Null).await
+    }
+
+    /// Checks the tenant's audit hash chain.
+    pub async fn audit_verify(&self) -> Result<AuditVerify, StationError> {
+        self.get_json("/api/v1/audit/verify", &[]).await
+    }
+
+    /// The SKUs of an order's lines from the cache (barcodes, names), where known.
+    pub async fn line_skus(&self, order: &Order) -> Vec<Option<Sku>> {
+        let mut out = Vec::with_capacity(order.lines.len());
+        for line in &order.lines {
+            out.push(self.cache().sku_by_barcode(&line.sku).await.ok().flatten());
+        }
+        out
+    }
+}

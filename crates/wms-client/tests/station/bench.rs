@@ -1,0 +1,179 @@
+//! The packing bench through the station (what the desktop app's packer screen calls): the
+//! certificate fingerprint on first contact, an order found by its channel order id, item scans
+//! (a wrong item and one too many refused with nothing counted), a package, a carrier booking, a
+//! label preview that is not a print, a void with its reason, and the supervisor's reads.
+
+use wms_client::desk::{self, StockQuery};
+use wms_client::secrets::StorePreference;
+
+use crate::harness::{self, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_contact_shows_the_servers_fingerprint() {
+    let server = Server::start(2, 0).await;
+    let seen = desk::probe_fingerprint(&server.url()).await.unwrap();
+    assert_eq!(
+        seen.to_hex(),
+        server.fingerprint.replace(':', "").to_lowercase(),
+        "the probe reports the certificate the server presents"
+    );
+    // Nothing listening: offline, not a fingerprint.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let err = desk::probe_fingerprint(&format!("https://{dead}"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "offline", "{err}");
+    let err = desk::probe_fingerprint("http://example.com").await.unwrap_err();
+    assert_eq!(err.code(), "insecure_url", "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pack_book_preview_void_at_the_bench() {
+    let sandbox_dir = tempfile::tempdir().unwrap();
+    let sandbox = wms_sandbox::Sandbox::start(wms_sandbox::SandboxConfig::new(sandbox_dir.path()))
+        .await
+        .unwrap();
+    let ca = sandbox.urls().ca_cert.clone();
+    let server = Server::start_with(10, 2, |s| {
+        s.carriers.ca_cert = Some(ca);
+        s.carriers.request_timeout_ms = 2_000;
+        s.carriers.poller = false;
+    })
+    .await;
+    sandbox
+        .control()
+        .register_carrier_customer(wms_sandbox::CarrierCustomerRegistration {
+            carrier: wms_sandbox::CarrierKind::Yamato,
+            customer_code: "0312345678".into(),
+            api_key: "yamato-api-key-secret".into(),
+        })
+        .unwrap();
+    let root = server.tenant_admin().await;
+    root.post(
+        "/api/v1/carriers/accounts",
+        serde_json::json!({"carrier": "yamato", "mode": "api", "base_url": sandbox.urls().yamato,
+            "customer_code": "0312345678", "api_key": "yamato-api-key-secret",
+            "sender": {"name": "ジリアン物流 東京第一倉庫", "postal_code": "135-0061",
+                       "address_lines": ["東京都江東区豊洲3-3-3"], "phone": "03-1234-5678"}}),
+    )
+    .await;
+    let admin = server.admin_client(-1).await;
+    let ids = admin.order_ids("received").await;
+    let id = ids[0].clone();
+    admin.allocate(&id).await;
+    admin
+        .post(&format!("/api/v1/orders/{id}/pick"), serde_json::Value::Null)
+        .await;
+    let external = admin.get(&format!("/api/v1/orders/{id}")).await["external_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("station");
+    let station = harness::login(&server, &dir, StorePreference::Auto).await;
+
+    // Scanned by its channel order id, never synced before: found (one delta brings it).
+    let order = station.find_order(&external).await.unwrap();
+    assert_eq!(order.id, id);
+    assert_eq!(order.status, "picking");
+    let err = station.find_order("NO-SUCH-ORDER").await.unwrap_err();
+    assert_eq!(err.code(), "order_not_found", "{err}");
+
+    // A SKU that is not on this order: refused, nothing counted.
+    let on_order: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+    let other = (1..=10)
+        .map(|i| format!("JP-{i:05}"))
+        .find(|s| !on_order.contains(s))
+        .unwrap();
+    let err = station.scan_item(&id, &other, None).await.unwrap_err();
+    assert_eq!(err.code(), "wrong_item", "{err}");
+    let err = station
+        .scan_item(&id, "NOT-A-BARCODE", None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.code() == "unknown_barcode",
+        "{err}"
+    );
+    let fresh = station.find_order(&id).await.unwrap();
+    assert!(fresh.lines.iter().all(|l| l.packed == 0), "nothing counted");
+
+    // One line at a time; a line's unit too many is refused while the order is open.
+    if order.lines[0].quantity > 0 && order.lines.len() > 1 {
+        let l = &order.lines[0];
+        let mut n = 0;
+        while n < l.quantity {
+            station.scan_item(&id, &l.sku, None).await.unwrap();
+            n += 1;
+        }
+        let err = station.scan_item(&id, &l.sku, None).await.unwrap_err();
+        assert_eq!(err.code(), "over_quantity", "{err}");
+    }
+    // Every unit, then one too many: refused, the count stays.
+    let mut last = None;
+    let done_first = usize::from(order.lines.len() > 1);
+    for line in &order.lines[done_first..] {
+        for _ in 0..line.quantity {
+            let (r, o) = station.scan_item(&id, &line.sku, None).await.unwrap();
+            assert_eq!(r.sku, line.sku);
+            last = Some((r, o));
+        }
+    }
+    let (r, o) = last.unwrap();
+    assert!(r.order_complete, "{r:?}");
+    assert!(o.lines.iter().all(|l| l.packed == l.quantity));
+    let err = station
+        .scan_item(&id, &order.lines[0].sku, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.code() == "order_not_packable",
+        "{err}"
+    );
+    let after = station.find_order(&id).await.unwrap();
+    assert_eq!(after.lines, o.lines, "one too many counts nothing");
+
+    // Package, booking, preview (not a print), void with a reason, booking again.
+    let o = station.add_package(&id, "60", 800).await.unwrap();
+    assert_eq!(o.packages.len(), 1);
+    let (booked, o) = station.book(&id, 1, "yamato").await.unwrap();
+    assert_eq!(
+        o.packages[0].tracking_number.as_deref(),
+        Some(booked.tracking_number.as_str())
+    );
+    let png = station.label_preview(&id, 1).await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG preview");
+    assert_eq!(admin.label(&id, 1, "png").await.1, 0, "a preview is not a print");
+    let o = station
+        .void_label(&id, 1, "label smudged")
+        .await
+        .unwrap();
+    assert_eq!(o.packages[0].tracking_number, None, "voided: {:?}", o.packages);
+    let (again, _) = station.book(&id, 1, "yamato").await.unwrap();
+    assert_ne!(again.tracking_number, booked.tracking_number);
+    let audit = root.get("/api/v1/audit").await.to_string();
+    assert!(audit.contains("label smudged"), "the void's reason is audited");
+
+    // The supervisor's reads through the same session.
+    let stock = station.stock(&StockQuery::default()).await.unwrap();
+    assert!(!stock.is_empty());
+    let one = station
+        .stock(&StockQuery {
+            sku: Some(stock[0].sku.clone()),
+            ..StockQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(one.iter().all(|r| r.sku == stock[0].sku));
+    assert!(station.feedback("failed").await.unwrap().is_empty());
+    let users = station.users().await;
+    // The harness logs in as the supervisor: the user list is an admin's.
+    if let Err(e) = users {
+        assert_eq!(e.code(), "forbidden", "{e}");
+    }
+    sandbox.shutdown().await;
+}

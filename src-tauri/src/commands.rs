@@ -1,0 +1,30 @@
+// The commands the UI may call. Included by build.rs (which generates an `allow-…` permission
+// for each) and by the crate; `permissions/app.toml` grants exactly this list (a unit test checks).
+#[allow(dead_code)]
+pub const COMMANDS: &[&str] = &[
+    "app_info",
+    "set_locale",
+    "probe_server",
+    "login",
+    "logout",
+    "status",
+    "sync",
+    "open_order",
+    "scan_item",
+    "add_package",
+    "book_label",
+    "label_preview",
+    "print_label",
+    "void_label",
+    "dispatch",
+    "printers",
+    "set_printer_profile",
+    "test_print",
+    "stock",
+    "exceptions",
+    "feedback_retry",
+    "users",
+    "step_up",
+    "mfa_reset",
+    "audit_verify",
+];

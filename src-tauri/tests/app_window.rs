@@ -1,0 +1,288 @@
+//! The real app, end to end: the built `jilian-desktop` binary in a real window under Xvfb,
+//! driven over WebDriver (`tauri-driver` + WebKitWebDriver), against a real server (TLS,
+//! SQLite), `wms-sandbox` (Amazon, Yamato, a raw TCP label printer) — logging in with TOTP after
+//! confirming the certificate fingerprint, packing an Amazon order by simulated scanner input (a
+//! wrong item refused on the way), booking and printing its label, dispatching it by scanning the
+//! label back; then the label bytes at the printer and Amazon's shipment confirmation are checked.
+//!
+//! Needs `Xvfb`, `WebKitWebDriver` (Debian `webkit2gtk-driver`), `tauri-driver`
+//! (`cargo install tauri-driver --locked`) and `dbus-run-session`; skipped without them unless
+//! `CI=true`, where their absence fails the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/stack.rs"]
+mod stack;
+#[path = "support/webdriver.rs"]
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use stack::{Stack, TENANT};
+use webdriver::Session;
+
+fn find_tool(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// Kills the child (and waits for it) when dropped, so a failed test leaves nothing running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// An Xvfb display of its own (the first free number from 90).
+fn start_xvfb(xvfb: &Path) -> (Proc, String) {
+    for n in 90..140 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            || Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        {
+            continue;
+        }
+        let child = Command::new(xvfb)
+            .args([format!(":{n}").as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut p = Proc(child);
+        for _ in 0..50 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return (p, format!(":{n}"));
+            }
+            if let Ok(Some(_)) = p.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(p);
+    }
+    panic!("no free X display for Xvfb");
+}
+
+fn wait_port(port: u16, secs: u64) {
+    for _ in 0..secs * 10 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("nothing listens on {port} after {secs} s");
+}
+
+fn artefacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screens");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+async fn shot(s: &Session, name: &str) {
+    if let Ok(png) = s.screenshot().await {
+        let _ = std::fs::write(artefacts().join(format!("{name}.png")), png);
+    }
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pack_and_dispatch_an_amazon_order_in_the_real_window() {
+    let tools = (
+        find_tool("Xvfb"),
+        find_tool("tauri-driver"),
+        find_tool("WebKitWebDriver"),
+        find_tool("dbus-run-session"),
+    );
+    let (Some(xvfb), Some(driver), Some(_webkit), Some(dbus)) = tools else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs Xvfb, tauri-driver, WebKitWebDriver and dbus-run-session: {tools:?}"
+        );
+        eprintln!("skipped: Xvfb, tauri-driver, WebKitWebDriver or dbus-run-session missing");
+        return;
+    };
+    let stack = Stack::start().await;
+
+    // The station's data directory, provisioned with its label printer (the sandbox's) and the
+    // English interface; the login itself happens in the window.
+    let data = tempfile::tempdir().unwrap();
+    let printer = stack.sandbox.urls().printer.clone();
+    std::fs::write(
+        data.path().join("desk.json"),
+        serde_json::to_vec(&serde_json::json!({
+            "locale": "en",
+            "profile": {"labelPrinter": printer, "labelFormat": "zpl203"}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+
+    let (_xvfb, display) = start_xvfb(&xvfb);
+    let port = free_port();
+    let app = env!("CARGO_BIN_EXE_jilian-desktop");
+    let mut cmd = Command::new(dbus);
+    cmd.arg("--")
+        .arg(&driver)
+        .args(["--port", &port.to_string()])
+        .args(["--native-port", &free_port().to_string()])
+        .env("DISPLAY", &display)
+        .env("JILIAN_DATA_DIR", data.path())
+        .env("JILIAN_LOG", "info")
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let _driver = Proc(cmd.spawn().unwrap());
+    wait_port(port, 30);
+    let s = Session::start(&format!("http://127.0.0.1:{port}"), app)
+        .await
+        .expect("a WebDriver session with the app");
+
+    // --- Log in: server → fingerprint shown and confirmed → credentials → TOTP.
+    let server = s.wait_for("#server", 60).await.unwrap();
+    shot(&s, "01-login").await;
+    s.type_into(&server, &stack.url).await.unwrap();
+    let probe = s.wait_for("[data-testid=probe-form] button[type=submit]", 5).await.unwrap();
+    s.click(&probe).await.unwrap();
+    let fp = s.wait_for("[data-testid=fingerprint] .fingerprint", 20).await.unwrap();
+    let shown = s.text(&fp).await.unwrap();
+    assert_eq!(
+        shown.replace(':', "").to_lowercase(),
+        stack.fingerprint.replace(':', "").to_lowercase(),
+        "the window shows the server certificate's fingerprint"
+    );
+    let confirm = s.wait_for("[data-testid=confirm-fingerprint]", 5).await.unwrap();
+    s.click(&confirm).await.unwrap();
+    s.type_into(&s.wait_for("#tenant", 5).await.unwrap(), TENANT).await.unwrap();
+    s.type_into(&s.wait_for("#email", 5).await.unwrap(), &stack.supervisor.email)
+        .await
+        .unwrap();
+    s.type_into(&s.wait_for("#password", 5).await.unwrap(), &stack.supervisor.password)
+        .await
+        .unwrap();
+    let submit = s.wait_for("[data-testid=login-form] button[type=submit]", 5).await.unwrap();
+    s.click(&submit).await.unwrap();
+    let totp = s.wait_for("#totp", 20).await.unwrap();
+    s.type_into(&totp, &stack.supervisor.totp()).await.unwrap();
+    let submit = s.wait_for("[data-testid=login-form] button[type=submit]", 5).await.unwrap();
+    s.click(&submit).await.unwrap();
+    s.wait_for("[data-testid=prompt]", 30).await.unwrap();
+    shot(&s, "02-packer-ready").await;
+
+    // --- Scan the order (its Amazon order id, as on the pick list).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.scan(&stack.amazon_order_id).await.unwrap();
+    s.wait_text("[data-testid=order-id]", &stack.amazon_order_id, 30)
+        .await
+        .unwrap();
+
+    // A wrong item: refused, a red message, nothing counted.
+    s.scan("JP-00005").await.unwrap();
+    s.wait_for("[data-testid=scan-error]", 15).await.unwrap();
+    shot(&s, "03-wrong-item").await;
+    let qty = s.wait_for("[data-testid=qty-1]", 5).await.unwrap();
+    assert!(
+        s.text(&qty).await.unwrap().trim_start().starts_with('0'),
+        "a wrong item counts nothing"
+    );
+
+    // The right items, one scan per unit.
+    for (sku, quantity) in &stack.lines {
+        for _ in 0..*quantity {
+            s.scan(sku).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+    }
+    s.wait_for("[data-testid=line-1][data-done=true]", 20)
+        .await
+        .unwrap();
+    shot(&s, "04-packed").await;
+
+    // Package, carrier booking, label preview, print.
+    let weight = s.wait_for("#weight", 20).await.unwrap();
+    s.clear(&weight).await.unwrap();
+    s.type_into(&weight, "800").await.unwrap();
+    let add = s.wait_for("[data-testid=package-form] button[type=submit]", 5).await.unwrap();
+    s.click(&add).await.unwrap();
+    let carrier = s.wait_for("[data-testid=carrier-form] button[type=submit]", 20).await.unwrap();
+    s.click(&carrier).await.unwrap();
+    s.wait_for("[data-testid=preview]", 30).await.unwrap();
+    let tracking = s.wait_for("[data-testid=tracking]", 5).await.unwrap();
+    let tracking = digits(&s.text(&tracking).await.unwrap());
+    assert_eq!(tracking.len(), 12, "a Yamato number: {tracking}");
+    shot(&s, "05-label").await;
+    let print = s.wait_for("[data-testid=print]", 5).await.unwrap();
+    s.click(&print).await.unwrap();
+    s.wait_for("[data-testid=scan-label]", 30).await.unwrap();
+
+    // The label reached the printer, byte for byte what the server rendered for it.
+    let mut jobs = Vec::new();
+    for _ in 0..100 {
+        jobs = stack.sandbox.control().printer_jobs();
+        if !jobs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(jobs.len(), 1, "one label printed: {jobs:?}");
+    let bytes = stack.sandbox.control().printer_job_bytes(&jobs[0].id).unwrap();
+    assert!(bytes.starts_with(b"^XA") || bytes.windows(3).any(|w| w == b"^XA"));
+    assert!(
+        bytes.windows(tracking.len()).any(|w| w == tracking.as_bytes()),
+        "the label carries the booked number"
+    );
+
+    // A label of another parcel is refused; this parcel's label dispatches the order.
+    s.scan("999999999999").await.unwrap();
+    s.wait_for("[data-testid=scan-error]", 15).await.unwrap();
+    s.scan(&tracking).await.unwrap();
+    s.wait_for("[data-testid=scan-ok]", 30).await.unwrap();
+    shot(&s, "06-dispatched").await;
+
+    // Amazon is told: the sandbox received the shipment confirmation with this number.
+    let mut confirmed = None;
+    for _ in 0..300 {
+        confirmed = stack
+            .sandbox
+            .control()
+            .confirmations()
+            .into_iter()
+            .find(|c| c.order_id == stack.amazon_order_id && c.status == 204);
+        if confirmed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let confirmed = confirmed.unwrap_or_else(|| {
+        panic!(
+            "no confirmShipment for {}: {:?}",
+            stack.amazon_order_id,
+            stack.sandbox.control().confirmations()
+        )
+    });
+    assert!(
+        confirmed.body.to_string().contains(&tracking),
+        "the confirmation carries the tracking number: {}",
+        confirmed.body
+    );
+    s.quit().await;
+}
