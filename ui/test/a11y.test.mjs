@@ -41,6 +41,17 @@ test('axe: no serious or critical violations on login, packer, supervisor and ad
     await page.getByTestId('tab-printers').click();
     await page.getByTestId('printer-profile').waitFor();
     found[`admin-printers/${locale}`] = await axe(page);
+    await page.getByTestId('tab-devices').click();
+    await page.getByTestId('devices').waitFor();
+    found[`admin-devices/${locale}`] = await axe(page);
+    await page.getByRole('button', { name: /Remote wipe of PACK-BENCH-2|PACK-BENCH-2 をリモート消去/ }).click();
+    await page.getByTestId('wipe-dialog').waitFor();
+    found[`admin-devices-wipe/${locale}`] = await axe(page);
+    await page.getByTestId('wipe-dialog').getByRole('button', { name: /Cancel|キャンセル/ }).click();
+    await page.getByRole('button', { name: /Printer profile of PACK-BENCH-2|PACK-BENCH-2 のプリンター設定/ }).click();
+    await page.getByTestId('profile-dialog').waitFor();
+    found[`admin-devices-profile/${locale}`] = await axe(page);
+    await page.getByTestId('profile-dialog').getByRole('button', { name: /Cancel|キャンセル/ }).click();
     await page.getByTestId('tab-users').click();
     await page.getByRole('button', { name: /two-step|2段階認証/ }).first().click();
     await page.getByTestId('stepup-dialog').waitFor();

@@ -44,6 +44,21 @@ test('language switch: strings, numbers, dates and address order change; set_loc
   await context.close();
 });
 
+test('a masked recipient without a city has no empty parts in either address order', async () => {
+  const masked = { name: '高***', prefecture: '大阪府', city: '', postalCode: '530-****' };
+  const { page, context } = await openApp(env.browser, env.base, { loggedIn: true, locale: 'ja', recipientMasked: masked });
+  await page.getByTestId('prompt').waitFor();
+  await scan(page, 'PL0001');
+  const recipient = page.getByTestId('recipient');
+  await recipient.waitFor();
+  assert.match(await recipient.innerText(), /: 〒530-\*\*\*\* 大阪府 高\*\*\* 様$/);
+  await page.getByLabel('言語').selectOption('en');
+  await page.getByText('Scan each item').waitFor();
+  assert.match(await recipient.innerText(), /: 高\*\*\*, 大阪府 530-\*\*\*\*, Japan$/);
+  assert.doesNotMatch(await recipient.innerText(), /, ,/);
+  await context.close();
+});
+
 test('every key in the English catalog has a Japanese text and vice versa', async () => {
   // The type checker enforces this too; this guards the built bundle's behaviour with the real catalogs.
   const { en, ja } = await loadCatalogs();

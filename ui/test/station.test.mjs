@@ -80,6 +80,23 @@ test('a session_expired from any command returns to the login screen with the me
   await context.close();
 });
 
+test('device_wiped / device_revoked from any command return to the login screen saying the station was erased', async () => {
+  const wiped = 'An administrator wiped this station: its local data (cached orders, unsent actions and keys) was erased. Sign in again to continue.';
+  let { page, context } = await openApp(env.browser, env.base, { loggedIn: true, locale: 'en', failNext: { open_order: { code: 'device_wiped', message: 'this station was wiped' } } });
+  await page.getByTestId('prompt').waitFor();
+  await page.keyboard.type('PL0001\n', { delay: 5 });
+  await page.getByRole('status').filter({ hasText: wiped }).waitFor();
+  await page.getByLabel('Server address').waitFor();
+  assert.equal(await page.getByTestId('nav-packer').count(), 0);
+  await context.close();
+
+  ({ page, context } = await openApp(env.browser, env.base, { loggedIn: true, locale: 'ja', failNext: { sync: { code: 'device_revoked', message: 'this device is revoked' } } }));
+  await page.getByTestId('sync').click();
+  await page.getByRole('status').filter({ hasText: '管理者がこの端末を無効化しました' }).waitFor();
+  await page.locator('#server').waitFor();
+  await context.close();
+});
+
 test('if app_info fails at start the error is shown with a retry', async () => {
   const { page, context } = await openApp(env.browser, env.base, { locale: 'en', failNext: { app_info: { code: 'internal', message: 'state file unreadable' } } });
   await page.getByTestId('boot-error').waitFor();

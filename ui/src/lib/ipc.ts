@@ -110,6 +110,20 @@ export type ExceptionItem = {
   seq: number | null;
 };
 export type UserRow = { id: string; email: string; role: Role; mfa: boolean; locked: boolean };
+export type DeviceRow = {
+  id: string;
+  name: string | null;
+  firstSeen: string;
+  lastSeen: string;
+  activeSessions: number;
+  revoked: boolean;
+  revokedAt: string | null;
+  wipePending: boolean;
+  wipedAt: string | null;
+  /** This station. */
+  current: boolean;
+  printerProfile: PrinterProfile | null;
+};
 export type StockFilter = {
   sku: string | null;
   location: string | null;
@@ -147,6 +161,12 @@ export function toAppError(e: unknown): AppError {
 
 let authLost: ((e: AppError) => void) | null = null;
 
+/**
+ * Codes after which this station has no session: the app goes back to the login screen.
+ * `device_wiped` / `device_revoked`: an admin wiped or revoked this station (its cache and keys are erased).
+ */
+export const AUTH_LOST_CODES: readonly string[] = ['not_logged_in', 'session_expired', 'device_wiped', 'device_revoked'];
+
 /** Called when any command says the session is gone, so the app can show the login screen. */
 export function onAuthLost(cb: (e: AppError) => void): void {
   authLost = cb;
@@ -157,7 +177,9 @@ export async function call<T>(cmd: string, args?: Record<string, unknown>): Prom
     return await invoke<T>(cmd, args);
   } catch (e) {
     const err = toAppError(e);
-    if ((err.code === 'not_logged_in' || err.code === 'session_expired') && cmd !== 'login' && cmd !== 'logout') {
+    // A login reports its own failure; a refused logout keeps the session, unless the station itself is gone.
+    const stationGone = err.code === 'device_wiped' || err.code === 'device_revoked';
+    if (AUTH_LOST_CODES.includes(err.code) && cmd !== 'login' && (cmd !== 'logout' || stationGone)) {
       authLost?.(err);
     }
     throw err;
@@ -191,6 +213,11 @@ export const ipc = {
   users: () => call<UserRow[]>('users'),
   stepUp: (totp: string) => call<null>('step_up', { totp }),
   mfaReset: (userId: string) => call<null>('mfa_reset', { userId }),
+  devices: () => call<DeviceRow[]>('devices'),
+  deviceRevoke: (deviceId: string, reason: string) => call<null>('device_revoke', { deviceId, reason }),
+  deviceWipe: (deviceId: string, reason: string) => call<null>('device_wipe', { deviceId, reason }),
+  setDevicePrinterProfile: (deviceId: string, profile: PrinterProfile) =>
+    call<null>('set_device_printer_profile', { deviceId, profile }),
   auditVerify: () => call<AuditResult>('audit_verify'),
 };
 

@@ -17,6 +17,8 @@ type Config = {
   /** cmd → AppError to reject the next call of that command with. */
   failNext?: Record<string, Obj>;
   delayMs?: number;
+  /** Overrides the recipient every order view carries (e.g. the server's masked form without a city). */
+  recipientMasked?: Obj | null;
 };
 
 const cfg: Config = ((window as unknown as { __MOCK_CONFIG__?: Config }).__MOCK_CONFIG__ ?? {}) as Config;
@@ -98,7 +100,24 @@ const state = {
     { id: 'u2', email: 'packer@example.jp', role: 'packer', mfa: true, locked: false },
     { id: 'u3', email: 'sup@example.jp', role: 'supervisor', mfa: false, locked: true },
   ] as Obj[],
+  devices: [
+    {
+      id: 'station-3f2a9c1e-0b7d-4c55-9e21-6a0d8f4b7c10', name: 'PACK-BENCH-1', firstSeen: '2026-10-01T00:30:00Z', lastSeen: '2026-11-28T09:45:00Z',
+      activeSessions: 1, revoked: false, revokedAt: null, wipePending: false, wipedAt: null, current: true,
+      printerProfile: { labelPrinter: 'tcp://127.0.0.1:9100', labelFormat: 'zpl203', documentPrinter: null },
+    },
+    {
+      id: 'station-7b1e4d2a-9c3f-4e8b-a5d6-0f2c1b3a4e5d', name: 'PACK-BENCH-2', firstSeen: '2026-10-02T01:00:00Z', lastSeen: '2026-11-27T23:10:00Z',
+      activeSessions: 2, revoked: false, revokedAt: null, wipePending: false, wipedAt: null, current: false, printerProfile: null,
+    },
+    {
+      id: 'station-lost-laptop', name: null, firstSeen: '2026-09-15T05:00:00Z', lastSeen: '2026-11-01T02:00:00Z',
+      activeSessions: 0, revoked: true, revokedAt: '2026-11-02T00:00:00Z', wipePending: false, wipedAt: '2026-11-02T00:05:00Z', current: false, printerProfile: null,
+    },
+  ] as Obj[],
 };
+
+const PRINTER_TARGET = /^(tcp:\/\/[A-Za-z0-9.\-[\]:]+:\d{1,5}|cups:\/\/[A-Za-z0-9._@-]+)$/;
 
 let stockCache: Obj[] | null = null;
 function stockRows(): Obj[] {
@@ -167,7 +186,7 @@ function view(o: Order): Obj {
     lines: o.lines.map((l) => ({ ...l })),
     packages: o.packages.map((p) => ({ ...p })),
     shipBy: '2026-11-30T15:00:00Z',
-    recipientMasked: { name: '山田 太郎', prefecture: '東京都', city: '千代田区', postalCode: '100-0001' },
+    recipientMasked: cfg.recipientMasked !== undefined ? cfg.recipientMasked : { name: '山田 太郎', prefecture: '東京都', city: '千代田区', postalCode: '100-0001' },
     complete: o.lines.every((l) => l.packed >= l.quantity),
   };
 }
@@ -240,7 +259,7 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       const o = find(a.orderId);
       const barcode = String(a.barcode);
       const sku = SKUS[barcode];
-      if (!sku) throw fail('unknown_sku', `unknown barcode ${barcode}`);
+      if (!sku) throw fail('unknown_barcode', `unknown barcode ${barcode}`);
       const l = o.lines.find((x) => x.barcodes.includes(barcode));
       if (!l) throw fail('wrong_item', `${sku.sellerSku} is not on this order`);
       if (l.packed >= l.quantity) throw fail('over_quantity', `line ${l.lineNo} is complete`);
@@ -337,6 +356,39 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
       const u = state.users.find((x) => x.id === a.userId);
       if (u) u.mfa = false;
+      return null;
+    }
+    case 'devices':
+      if (state.role !== 'admin') throw fail('forbidden', 'admin only');
+      return state.devices;
+    case 'device_revoke': {
+      if (state.role !== 'admin') throw fail('forbidden', 'admin only');
+      const d = state.devices.find((x) => x.id === a.deviceId);
+      if (!d) throw fail('bad_request', `no device ${String(a.deviceId)}`);
+      if (!String(a.reason ?? '').trim()) throw fail('validation_failed', 'reason is required');
+      if (d.revoked) throw fail('already_revoked', 'this device is already revoked');
+      Object.assign(d, { revoked: true, revokedAt: '2026-11-28T10:00:00Z', activeSessions: 0 });
+      return null;
+    }
+    case 'device_wipe': {
+      if (state.role !== 'admin') throw fail('forbidden', 'admin only');
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      const d = state.devices.find((x) => x.id === a.deviceId);
+      if (!d) throw fail('bad_request', `no device ${String(a.deviceId)}`);
+      if (!String(a.reason ?? '').trim()) throw fail('validation_failed', 'reason is required');
+      d.wipePending = true;
+      return null;
+    }
+    case 'set_device_printer_profile': {
+      if (state.role !== 'admin') throw fail('forbidden', 'admin only');
+      const d = state.devices.find((x) => x.id === a.deviceId);
+      if (!d) throw fail('bad_request', `no device ${String(a.deviceId)}`);
+      const p = a.profile as Obj;
+      for (const k of ['labelPrinter', 'documentPrinter']) {
+        if (p[k] != null && !PRINTER_TARGET.test(String(p[k]))) throw fail('validation_failed', `${k} must be tcp://HOST:PORT or cups://QUEUE`);
+      }
+      if (p.labelFormat !== 'zpl203' && p.labelFormat !== 'zpl300') throw fail('validation_failed', 'labelFormat');
+      d.printerProfile = { labelPrinter: p.labelPrinter ?? null, labelFormat: p.labelFormat, documentPrinter: p.documentPrinter ?? null };
       return null;
     }
     case 'audit_verify':

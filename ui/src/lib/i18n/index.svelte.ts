@@ -62,12 +62,20 @@ export function fmtDate(ymd: string | null): string {
   return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
 }
 
-/** Japanese order (〒postal prefecture city name) in Japanese; Western order in English. */
+/**
+ * Japanese order (〒postal prefecture city name) in Japanese; Western order in English. Empty parts
+ * are left out: a masked recipient may come without a city (the server gives name, postal code and
+ * prefecture only), and no part may leave a stray comma or 〒.
+ */
 export function fmtAddress(r: RecipientMasked): string {
+  const name = (r.name ?? '').trim();
+  const pref = (r.prefecture ?? '').trim();
+  const city = (r.city ?? '').trim();
+  const postal = (r.postalCode ?? '').trim();
   if (i18n.locale === 'ja') {
-    return `〒${r.postalCode} ${r.prefecture}${r.city} ${r.name} 様`;
+    return [postal && `〒${postal}`, `${pref}${city}`, name && `${name} 様`].filter(Boolean).join(' ');
   }
-  return `${r.name}, ${r.city}, ${r.prefecture} ${r.postalCode}, Japan`;
+  return [name, city, [pref, postal].filter(Boolean).join(' '), 'Japan'].filter(Boolean).join(', ');
 }
 
 /** errors.<code> from the catalog, else the core's message. Detail fields fill placeholders. */
