@@ -26,5 +26,9 @@ pub const COMMANDS: &[&str] = &[
     "users",
     "step_up",
     "mfa_reset",
+    "devices",
+    "device_revoke",
+    "device_wipe",
+    "set_device_printer_profile",
     "audit_verify",
 ];

@@ -109,13 +109,27 @@ fn options(settings: &DeskSettings) -> StationOptions {
     o
 }
 
-/// Runs `f` with the logged-in station, or refuses with `not_logged_in`.
+/// Runs the body with the logged-in station, or refuses with `not_logged_in`. When the body
+/// fails with `device_wiped` / `device_revoked` (an admin erased this station), the station is
+/// dropped: the next screen is the login.
 macro_rules! with_station {
     ($desk:expr, |$s:ident| $body:expr) => {{
         let guard = $desk.station.read().await;
         let $s = guard.as_ref().ok_or_else(AppError::not_logged_in)?;
-        $body
+        let result: Result<_> = async { $body }.await;
+        if let Err(e) = &result
+            && is_erasure(&e.code)
+        {
+            drop(guard);
+            *$desk.station.write().await = None;
+        }
+        result
     }};
+}
+
+/// The codes after which this station's local data is gone (see wms-client's `device`).
+fn is_erasure(code: &str) -> bool {
+    matches!(code, "device_wiped" | "device_revoked")
 }
 
 #[derive(Debug, Serialize)]
@@ -335,7 +349,7 @@ async fn printer_state(target: &str) -> PrinterState {
 }
 
 async fn status_of(desk: &Desk) -> Result<StatusView> {
-    let profile = desk.settings().profile;
+    let profile = effective_profile(desk).await;
     with_station!(desk, |s| {
         let st = s.status().await?;
         let printer = match profile.label_printer.as_deref() {
@@ -448,8 +462,8 @@ async fn sync(app: AppHandle, desk: State<'_, Desk>) -> Result<SyncView> {
                 let _ = app2.emit(SYNC_PROGRESS, p);
             }
         };
-        s.sync(&mut on).await?
-    });
+        Ok(s.sync(&mut on).await?)
+    })?;
     emit_status(&app, &desk).await;
     Ok(SyncView {
         mode: report.mode,
@@ -540,8 +554,22 @@ async fn label_preview(desk: State<'_, Desk>, order_id: String, seq: i64) -> Res
     })
 }
 
-fn label_printer(desk: &Desk) -> Result<PrinterTarget> {
-    let target = desk.settings().profile.label_printer.ok_or_else(|| {
+/// The printers this station uses: the profile an admin set for this device on the server (as
+/// the station last read it), else the one chosen here.
+async fn effective_profile(desk: &Desk) -> PrinterProfile {
+    let guard = desk.station.read().await;
+    if let Some(s) = guard.as_ref()
+        && let Ok(Some(info)) = s.device_info().await
+        && let Some(p) = info.printer_profile.as_ref()
+        && p.label_printer.is_some()
+    {
+        return desk_profile(p);
+    }
+    desk.settings().profile
+}
+
+async fn label_printer(desk: &Desk) -> Result<PrinterTarget> {
+    let target = effective_profile(desk).await.label_printer.ok_or_else(|| {
         AppError::new(
             "printer_not_configured",
             "no label printer is chosen for this station",
@@ -570,15 +598,15 @@ async fn print_label(
     seq: Option<i64>,
     reprint_reason: Option<String>,
 ) -> Result<PrintView> {
-    let printer = label_printer(&desk)?;
+    let printer = label_printer(&desk).await?;
     let reason = reprint_reason
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty());
     let out = with_station!(desk, |s| {
-        s.print_label_because(&order_id, seq, &printer, reason)
-            .await?
-    });
+        Ok(s.print_label_because(&order_id, seq, &printer, reason)
+            .await?)
+    })?;
     emit_status(&app, &desk).await;
     Ok(PrintView {
         order_id: out.order_id,
@@ -635,8 +663,8 @@ async fn dispatch(
                 "the scanned label is not this order's: scan the label on this parcel",
             ));
         }
-        s.dispatch(&order.id).await?
-    });
+        Ok(s.dispatch(&order.id).await?)
+    })?;
     desk.remember_dispatch(&out.order_id);
     emit_status(&app, &desk).await;
     Ok(DispatchView {
@@ -681,7 +709,7 @@ async fn cups_queues() -> Vec<String> {
 
 #[tauri::command]
 async fn printers(desk: State<'_, Desk>) -> Result<PrintersView> {
-    let profile = desk.settings().profile;
+    let profile = effective_profile(&desk).await;
     let mut printers: Vec<PrinterInfo> = cups_queues()
         .await
         .into_iter()
@@ -744,7 +772,7 @@ pub fn test_label(when: &str) -> Vec<u8> {
 
 #[tauri::command]
 async fn test_print(desk: State<'_, Desk>) -> Result<TestPrint> {
-    let target = label_printer(&desk)?;
+    let target = label_printer(&desk).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -928,6 +956,101 @@ async fn mfa_reset(desk: State<'_, Desk>, user_id: String) -> Result<()> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+pub struct DeviceRow {
+    id: String,
+    name: Option<String>,
+    first_seen: String,
+    last_seen: String,
+    active_sessions: i64,
+    revoked: bool,
+    revoked_at: Option<String>,
+    wipe_pending: bool,
+    wiped_at: Option<String>,
+    current: bool,
+    printer_profile: Option<PrinterProfile>,
+}
+
+fn desk_profile(p: &wms_client::device::PrinterProfile) -> PrinterProfile {
+    PrinterProfile {
+        label_printer: p.label_printer.clone(),
+        label_format: if p.label_format == "zpl300" {
+            settings::LabelFormat::Zpl300
+        } else {
+            settings::LabelFormat::Zpl203
+        },
+        document_printer: p.document_printer.clone(),
+    }
+}
+
+#[tauri::command]
+async fn devices(desk: State<'_, Desk>) -> Result<Vec<DeviceRow>> {
+    with_station!(desk, |s| {
+        let me = s.device_id().ok().flatten();
+        Ok(s.devices()
+            .await?
+            .into_iter()
+            .map(|d| DeviceRow {
+                current: me.as_deref() == Some(d.id.as_str()),
+                printer_profile: d.printer_profile.as_ref().map(desk_profile),
+                id: d.id,
+                name: d.name,
+                first_seen: d.first_seen,
+                last_seen: d.last_seen,
+                active_sessions: d.active_sessions,
+                revoked: d.revoked,
+                revoked_at: d.revoked_at,
+                wipe_pending: d.wipe_pending,
+                wiped_at: d.wiped_at,
+            })
+            .collect())
+    })
+}
+
+fn reason_of(reason: &str) -> Result<&str> {
+    let r = reason.trim();
+    if r.is_empty() || r.chars().count() > 200 {
+        return Err(AppError::invalid("a reason of 1–200 characters is required"));
+    }
+    Ok(r)
+}
+
+#[tauri::command]
+async fn device_revoke(desk: State<'_, Desk>, device_id: String, reason: String) -> Result<()> {
+    let reason = reason_of(&reason)?;
+    with_station!(desk, |s| Ok(s.device_revoke(&device_id, reason).await?))
+}
+
+#[tauri::command]
+async fn device_wipe(desk: State<'_, Desk>, device_id: String, reason: String) -> Result<()> {
+    let reason = reason_of(&reason)?;
+    with_station!(desk, |s| Ok(s.device_wipe(&device_id, reason).await?))
+}
+
+#[tauri::command]
+async fn set_device_printer_profile(
+    desk: State<'_, Desk>,
+    device_id: String,
+    profile: PrinterProfile,
+) -> Result<()> {
+    for t in [&profile.label_printer, &profile.document_printer]
+        .into_iter()
+        .flatten()
+    {
+        t.parse::<PrinterTarget>()?;
+    }
+    let p = wms_client::device::PrinterProfile {
+        label_printer: profile.label_printer,
+        label_format: match profile.label_format {
+            settings::LabelFormat::Zpl203 => "zpl203".into(),
+            settings::LabelFormat::Zpl300 => "zpl300".into(),
+        },
+        document_printer: profile.document_printer,
+    };
+    with_station!(desk, |s| Ok(s.set_device_printer_profile(&device_id, &p).await?))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditView {
     ok: bool,
     checked: i64,
@@ -1005,6 +1128,10 @@ pub fn run() {
             users,
             step_up,
             mfa_reset,
+            devices,
+            device_revoke,
+            device_wipe,
+            set_device_printer_profile,
             audit_verify,
         ])
         .run(tauri::generate_context!());

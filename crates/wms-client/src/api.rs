@@ -152,6 +152,14 @@ impl Call {
         }
     }
 
+    /// A PUT with a JSON body.
+    pub fn put(path: impl Into<String>, body: impl Serialize) -> Self {
+        Self {
+            method: Method::PUT,
+            ..Self::post(path, body)
+        }
+    }
+
     #[must_use]
     pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
         self.query.push((k.to_owned(), v.into()));

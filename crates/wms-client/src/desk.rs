@@ -112,6 +112,25 @@ pub struct AuditVerify {
     pub reason: Option<String>,
 }
 
+/// A device (workstation) as an admin sees it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct DeviceView {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub active_sessions: i64,
+    pub revoked: bool,
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+    pub wipe_pending: bool,
+    #[serde(default)]
+    pub wiped_at: Option<String>,
+    #[serde(default)]
+    pub printer_profile: Option<crate::device::PrinterProfile>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Me {
     pub user_id: String,
@@ -349,6 +368,39 @@ impl Station {
     pub async fn mfa_reset(&self, user_id: &str) -> Result<(), StationError> {
         let path = format!("/api/v1/users/{user_id}/mfa/reset");
         self.post_unit(&path, serde_json::Value::Null).await
+    }
+
+    /// The tenant's devices (admin).
+    pub async fn devices(&self) -> Result<Vec<DeviceView>, StationError> {
+        self.get_json("/api/v1/devices", &[]).await
+    }
+
+    /// Revokes a device: its sessions end and it can no longer log in (admin).
+    pub async fn device_revoke(&self, id: &str, reason: &str) -> Result<(), StationError> {
+        let path = format!("/api/v1/devices/{id}/revoke");
+        self.post_unit(&path, serde_json::json!({ "reason": reason }))
+            .await
+    }
+
+    /// Asks a device to erase its cache and keys at its next contact (admin, step-up).
+    pub async fn device_wipe(&self, id: &str, reason: &str) -> Result<(), StationError> {
+        let path = format!("/api/v1/devices/{id}/wipe");
+        self.post_unit(&path, serde_json::json!({ "reason": reason }))
+            .await
+    }
+
+    /// Sets a device's printers centrally (admin).
+    pub async fn set_device_printer_profile(
+        &self,
+        id: &str,
+        profile: &crate::device::PrinterProfile,
+    ) -> Result<(), StationError> {
+        let path = format!("/api/v1/devices/{id}/printer-profile");
+        let body = serde_json::to_value(profile).unwrap_or_default();
+        self.session()
+            .raw(|t| Call::put(path.as_str(), body.clone()).bearer(t))
+            .await?;
+        Ok(())
     }
 
     /// Checks the tenant's audit hash chain.

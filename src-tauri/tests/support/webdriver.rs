@@ -1,10 +1,13 @@
 //! A minimal W3C WebDriver client over HTTP (reqwest), enough to drive the real app window
 //! through `tauri-driver`: sessions, finding elements, typing, clicking, reading text, key
-//! actions on the focused document (a barcode scanner is a keyboard), scripts and screenshots.
+//! actions on the focused document (a barcode scanner is a keyboard).
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+pub const ENTER: char = '\u{E007}';
+pub const F2: char = '\u{E032}';
 
 /// The W3C element key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -40,6 +43,8 @@ impl Session {
             .map_err(|e| e.to_string())?;
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "wry",
+            // A form's submit button is handled in-page (no navigation): do not wait for one.
+            "pageLoadStrategy": "none",
             "tauri:options": {"application": application}
         }}});
         let r: Value = http
@@ -56,15 +61,22 @@ impl Session {
             .as_str()
             .ok_or_else(|| format!("no session id in {v}"))?
             .to_owned();
-        Ok(Self {
+        let s = Self {
             http,
             base: driver.to_owned(),
             id,
-        })
+        };
+        // A form submitted in-page looks like a navigation to WebKitWebDriver, which would wait
+        // for it (up to the page-load timeout) before answering: keep that wait short.
+        s.post("/timeouts", json!({"pageLoad": 1000, "script": 30000, "implicit": 0}))
+            .await?;
+        Ok(s)
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
         let url = format!("{}/session/{}{}", self.base, self.id, path);
+        let t0 = std::time::Instant::now();
+        let what = format!("{method} {path}");
         let req = self.http.request(method, url);
         let req = match body {
             Some(b) => req.json(&b),
@@ -77,6 +89,9 @@ impl Session {
             .json()
             .await
             .map_err(|e| e.to_string())?;
+        if t0.elapsed() > Duration::from_secs(2) {
+            eprintln!("webdriver: {what} took {:?}", t0.elapsed());
+        }
         value(r)
     }
 
@@ -160,33 +175,33 @@ impl Session {
     /// Types `text` as key presses on whatever has focus — what a keyboard-wedge scanner does —
     /// followed by Enter.
     pub async fn scan(&self, text: &str) -> Result<(), String> {
+        self.keys(&format!("{text}{ENTER}")).await
+    }
+
+    /// Presses these keys (WebDriver key codes such as [`ENTER`], [`F2`]) on whatever has focus.
+    /// Unlike an element click, this never waits for a navigation that an in-page form does not
+    /// make.
+    pub async fn keys(&self, text: &str) -> Result<(), String> {
         let mut actions = Vec::new();
-        for c in text.chars().chain(std::iter::once('\u{E007}')) {
+        for c in text.chars() {
             actions.push(json!({"type": "keyDown", "value": c.to_string()}));
             actions.push(json!({"type": "keyUp", "value": c.to_string()}));
         }
-        self.post(
-            "/actions",
-            json!({"actions": [{"type": "key", "id": "scanner", "actions": actions}]}),
-        )
-        .await?;
+        match self
+            .post(
+                "/actions",
+                json!({"actions": [{"type": "key", "id": "scanner", "actions": actions}]}),
+            )
+            .await
+        {
+            // The keys were delivered; only the wait for a navigation ran out (see `start`).
+            Err(e) if e.contains("timeout") => {}
+            other => {
+                other?;
+            }
+        }
         self.call(reqwest::Method::DELETE, "/actions", None).await?;
         Ok(())
-    }
-
-    /// Runs a script in the page and returns its value.
-    pub async fn script(&self, js: &str) -> Result<Value, String> {
-        self.post("/execute/sync", json!({"script": js, "args": []}))
-            .await
-    }
-
-    /// A PNG of the window.
-    pub async fn screenshot(&self) -> Result<Vec<u8>, String> {
-        use base64::Engine as _;
-        let v = self.get("/screenshot").await?;
-        base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap_or_default())
-            .map_err(|e| e.to_string())
     }
 
     /// Ends the session (closes the app).
