@@ -448,6 +448,28 @@ impl DemoError {
     }
 }
 
+/// The id of an existing demo tenant (never on a production server).
+async fn existing_demo_tenant(
+    state: &AppState,
+    tenant_name: &str,
+) -> Result<wms_core::ids::TenantId, DemoError> {
+    if state.settings.production {
+        return Err(DemoError::Production);
+    }
+    match state
+        .db
+        .find_tenant(tenant_name)
+        .await
+        .map_err(AccountError::from)?
+    {
+        Some(t) if t.demo => Ok(t.id),
+        Some(_) => Err(DemoError::NotDemo(tenant_name.to_owned())),
+        None => Err(DemoError::Warehouse(format!(
+            "no demo tenant `{tenant_name}`: run `demo seed` first"
+        ))),
+    }
+}
+
 /// Connect a demo tenant to an Amazon seller (the sandbox's, in the README's run command) without
 /// the API's MFA step-up: a local operator command for demo tenants only. Idempotent: an existing
 /// authorization of that seller is kept. Returns the authorization id.
@@ -456,23 +478,7 @@ pub async fn connect_amazon(
     tenant_name: &str,
     request: crate::amazon::authz::NewAuthorization,
 ) -> Result<String, DemoError> {
-    if state.settings.production {
-        return Err(DemoError::Production);
-    }
-    let tenant = match state
-        .db
-        .find_tenant(tenant_name)
-        .await
-        .map_err(AccountError::from)?
-    {
-        Some(t) if t.demo => t.id,
-        Some(_) => return Err(DemoError::NotDemo(tenant_name.to_owned())),
-        None => {
-            return Err(DemoError::Warehouse(format!(
-                "no demo tenant `{tenant_name}`: run `demo seed` first"
-            )));
-        }
-    };
+    let tenant = existing_demo_tenant(state, tenant_name).await?;
     let wh = |e: crate::error::ApiError| DemoError::Warehouse(e.to_string());
     let mut tx = state
         .db
@@ -538,19 +544,7 @@ pub async fn release_to_packing(
 ) -> Result<Released, DemoError> {
     use crate::warehouse::orders::{self, OrderQuery};
     use wms_core::fulfilment::OrderState;
-    if state.settings.production {
-        return Err(DemoError::Production);
-    }
-    let tenant = match state
-        .db
-        .find_tenant(tenant_name)
-        .await
-        .map_err(AccountError::from)?
-    {
-        Some(t) if t.demo => t.id,
-        Some(_) => return Err(DemoError::NotDemo(tenant_name.to_owned())),
-        None => return Err(DemoError::Warehouse(format!("no demo tenant `{tenant_name}`"))),
-    };
+    let tenant = existing_demo_tenant(state, tenant_name).await?;
     let db = |e: crate::db::DbError| DemoError::Warehouse(e.to_string());
     let mut out = Released::default();
     let mut tx = state.db.tenant_tx(tenant).await.map_err(db)?;

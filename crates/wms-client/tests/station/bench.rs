@@ -32,34 +32,7 @@ async fn first_contact_shows_the_servers_fingerprint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pack_book_preview_void_at_the_bench() {
-    let sandbox_dir = tempfile::tempdir().unwrap();
-    let sandbox = wms_sandbox::Sandbox::start(wms_sandbox::SandboxConfig::new(sandbox_dir.path()))
-        .await
-        .unwrap();
-    let ca = sandbox.urls().ca_cert.clone();
-    let server = Server::start_with(10, 2, |s| {
-        s.carriers.ca_cert = Some(ca);
-        s.carriers.request_timeout_ms = 2_000;
-        s.carriers.poller = false;
-    })
-    .await;
-    sandbox
-        .control()
-        .register_carrier_customer(wms_sandbox::CarrierCustomerRegistration {
-            carrier: wms_sandbox::CarrierKind::Yamato,
-            customer_code: "0312345678".into(),
-            api_key: "yamato-api-key-secret".into(),
-        })
-        .unwrap();
-    let root = server.tenant_admin().await;
-    root.post(
-        "/api/v1/carriers/accounts",
-        serde_json::json!({"carrier": "yamato", "mode": "api", "base_url": sandbox.urls().yamato,
-            "customer_code": "0312345678", "api_key": "yamato-api-key-secret",
-            "sender": {"name": "ジリアン物流 東京第一倉庫", "postal_code": "135-0061",
-                       "address_lines": ["東京都江東区豊洲3-3-3"], "phone": "03-1234-5678"}}),
-    )
-    .await;
+    let (sandbox, _sandbox_dir, server, root) = harness::with_yamato().await;
     let admin = server.admin_client(-1).await;
     let ids = admin.order_ids("received").await;
     let id = ids[0].clone();

@@ -410,3 +410,42 @@ pub fn installation_id(data: &Path) -> String {
         serde_json::from_slice(&std::fs::read(data.join("station.json")).unwrap()).unwrap();
     v["installation_id"].as_str().unwrap().to_owned()
 }
+
+/// The sandbox, and a server (10 SKUs, 2 orders) whose tenant has a Yamato account on the
+/// sandbox's carrier stand-in (connected by the stepped-up tenant admin, returned).
+pub async fn with_yamato() -> (
+    wms_sandbox::RunningSandbox,
+    tempfile::TempDir,
+    Server,
+    Admin,
+) {
+    let sandbox_dir = tempfile::tempdir().unwrap();
+    let sandbox = wms_sandbox::Sandbox::start(wms_sandbox::SandboxConfig::new(sandbox_dir.path()))
+        .await
+        .unwrap();
+    let ca = sandbox.urls().ca_cert.clone();
+    let server = Server::start_with(10, 2, |s| {
+        s.carriers.ca_cert = Some(ca);
+        s.carriers.request_timeout_ms = 2_000;
+        s.carriers.poller = false;
+    })
+    .await;
+    sandbox
+        .control()
+        .register_carrier_customer(wms_sandbox::CarrierCustomerRegistration {
+            carrier: wms_sandbox::CarrierKind::Yamato,
+            customer_code: "0312345678".into(),
+            api_key: "yamato-api-key-secret".into(),
+        })
+        .unwrap();
+    let root = server.tenant_admin().await;
+    root.post(
+        "/api/v1/carriers/accounts",
+        json!({"carrier": "yamato", "mode": "api", "base_url": sandbox.urls().yamato,
+            "customer_code": "0312345678", "api_key": "yamato-api-key-secret",
+            "sender": {"name": "ジリアン物流 東京第一倉庫", "postal_code": "135-0061",
+                       "address_lines": ["東京都江東区豊洲3-3-3"], "phone": "03-1234-5678"}}),
+    )
+    .await;
+    (sandbox, sandbox_dir, server, root)
+}
