@@ -85,9 +85,11 @@ async fn main() -> anyhow::Result<()> {
     ))
     .await
     .map_err(|e| anyhow!("sandbox: {e}"))?;
-    let mut settings = Settings::default();
-    settings.data_dir = work.path().join("server");
-    settings.auth_rate_per_minute = 100_000;
+    let mut settings = Settings {
+        data_dir: work.path().join("server"),
+        auth_rate_per_minute: 100_000,
+        ..Settings::default()
+    };
     settings.amazon.workers = false;
     settings.carriers.ca_cert = Some(sandbox.urls().ca_cert.clone());
     settings.carriers.request_timeout_ms = 5_000;

@@ -92,7 +92,7 @@ pub struct SyncReport {
 
 #[derive(Debug, Clone)]
 pub enum Change {
-    Order(Order),
+    Order(Box<Order>),
     Sku(Sku),
     OrderGone(String),
     SkuGone(String),
@@ -268,7 +268,7 @@ impl ChangeSource for ListSnapshot<'_> {
                             .json::<Order, _>(|t| Call::get(path.as_str()).bearer(t))
                             .await
                         {
-                            Ok(o) => changes.push(Change::Order(o)),
+                            Ok(o) => changes.push(Change::Order(Box::new(o))),
                             // Gone between the list and the detail read.
                             Err(crate::session::SessionError::Api(e))
                                 if e.status() == Some(404) =>
@@ -424,7 +424,7 @@ impl ChangeSource for FeedSource<'_> {
                         .await
                     {
                         Ok(o) if self.working_set.contains(&o.status) => {
-                            changes.push(Change::Order(o));
+                            changes.push(Change::Order(Box::new(o)));
                         }
                         // Dispatched, cancelled, delivered, not yet released: not ours now.
                         Ok(o) => changes.push(Change::OrderGone(o.id)),
@@ -497,7 +497,7 @@ pub async fn run(
                 Change::Order(o) => {
                     seen_orders.insert(o.id.clone());
                     if !queued.contains(&o.id) {
-                        orders.push(o);
+                        orders.push(*o);
                     }
                 }
                 Change::Sku(s) => {

@@ -146,12 +146,14 @@ impl Stack {
             .unwrap_or_else(|e| panic!("{e}"));
 
         let server_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut s = wms_server::Settings::default();
-        s.data_dir = server_dir.path().to_path_buf();
-        s.argon2 = wms_server::config::Argon2Settings {
-            memory_kib: 1024,
-            iterations: 1,
-            parallelism: 1,
+        let mut s = wms_server::Settings {
+            data_dir: server_dir.path().to_path_buf(),
+            argon2: wms_server::config::Argon2Settings {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..wms_server::Settings::default()
         };
         let urls = sandbox.urls().clone();
         s.amazon.lwa_token_url = urls.lwa_token_url.clone();
@@ -169,7 +171,7 @@ impl Stack {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         // The demo catalogue's seller SKUs are JP-00001, JP-00002, …
-        let skus = vec!["JP-00001".to_owned()];
+        let skus = ["JP-00001".to_owned()];
         let auth_id = wms_server::demo::connect_amazon(
             &state,
             TENANT,
