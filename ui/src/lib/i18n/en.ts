@@ -125,7 +125,7 @@ export const en = {
   'packer.reprint': 'Reprint',
   'packer.void': 'Void label',
   'packer.voided': 'Label voided. Book a new label.',
-  'packer.cancel': 'Cancel order',
+  'packer.cancel': 'Close order',
   'packer.cancelled': 'Order closed. Scan the next order.',
   'packer.shortcuts': 'Keyboard shortcuts',
   'packer.key.print': 'F2 print',
