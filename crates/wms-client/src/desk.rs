@@ -231,10 +231,11 @@ impl Station {
 
     /// The cached order whose id or channel order id is `code`.
     async fn cached_order_id(&self, code: &str) -> Result<Option<String>, StationError> {
+        // An order id is a key lookup; only a channel order id needs the cached orders opened.
+        if let Ok(Some(o)) = self.cache().order(code).await {
+            return Ok(Some(o.id));
+        }
         for cached in self.cache().order_ids().await? {
-            if cached == code {
-                return Ok(Some(cached));
-            }
             if let Ok(Some(o)) = self.cache().order(&cached).await
                 && o.external_id == code
             {

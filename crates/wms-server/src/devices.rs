@@ -393,17 +393,8 @@ pub async fn revoke_device(
         });
     }
     let ended = revoke_sessions(&mut auth.tx, &id, "device revoked").await?;
-    auth.audit(
-        NewEvent::new(&actor, AuditAction::DeviceRevoked, Outcome::Success)
-            .target(format!("device:{id}"))
-            .detail(format!("{reason}; {ended} sessions ended")),
-    )
-    .await?;
-    let view = get(&mut auth.tx, &id)
-        .await?
-        .ok_or(ApiError::NotFound("device"))?;
-    auth.tx.commit().await?;
-    Ok(axum::Json(view))
+    let detail = format!("{reason}; {ended} sessions ended");
+    audited_view(auth, &actor, AuditAction::DeviceRevoked, &id, detail).await
 }
 
 #[utoipa::path(post, path = "/api/v1/devices/{id}/wipe", tag = "devices", security(("bearer" = [])), request_body = DeviceActionRequest,
@@ -428,17 +419,7 @@ pub async fn wipe_device(
     .bind(&id)
     .execute(conn)
     .await?;
-    auth.audit(
-        NewEvent::new(&actor, AuditAction::DeviceWipeRequested, Outcome::Success)
-            .target(format!("device:{id}"))
-            .detail(reason),
-    )
-    .await?;
-    let view = get(&mut auth.tx, &id)
-        .await?
-        .ok_or(ApiError::NotFound("device"))?;
-    auth.tx.commit().await?;
-    Ok(axum::Json(view))
+    audited_view(auth, &actor, AuditAction::DeviceWipeRequested, &id, reason).await
 }
 
 #[utoipa::path(put, path = "/api/v1/devices/{id}/printer-profile", tag = "devices", security(("bearer" = [])), request_body = PrinterProfile,
@@ -460,13 +441,24 @@ pub async fn set_printer_profile(
         .execute(conn)
         .await?;
     let actor = auth.ctx.actor();
+    audited_view(auth, &actor, AuditAction::DeviceProfileChanged, &id, json).await
+}
+
+/// Records an admin's action on a device, then answers with the device as it now is.
+async fn audited_view<R>(
+    mut auth: Authorized<R>,
+    actor: &str,
+    action: AuditAction,
+    id: &str,
+    detail: impl Into<String>,
+) -> Result<axum::Json<DeviceView>, ApiError> {
     auth.audit(
-        NewEvent::new(&actor, AuditAction::DeviceProfileChanged, Outcome::Success)
+        NewEvent::new(actor, action, Outcome::Success)
             .target(format!("device:{id}"))
-            .detail(json),
+            .detail(detail),
     )
     .await?;
-    let view = get(&mut auth.tx, &id)
+    let view = get(&mut auth.tx, id)
         .await?
         .ok_or(ApiError::NotFound("device"))?;
     auth.tx.commit().await?;
