@@ -270,6 +270,9 @@ pub async fn seed_warehouse(
         .map_err(DemoError::api)?;
         n_loc += 3;
     }
+    // Two storage zones of 8-bin aisles, about four SKUs a bin: a bigger catalogue gets more
+    // aisles, as a real warehouse would (not thousands of SKUs crammed into each bin).
+    let aisles = skus.div_ceil(64).max(3);
     let mut bins = Vec::new();
     for zone in ["A", "B"] {
         master::create_location(
@@ -279,7 +282,7 @@ pub async fn seed_warehouse(
         .await
         .map_err(DemoError::api)?;
         n_loc += 1;
-        for aisle in 1..=3 {
+        for aisle in 1..=aisles {
             let a = format!("{zone}-{aisle:02}");
             master::create_location(
                 &mut tx,
@@ -347,15 +350,18 @@ pub async fn seed_warehouse(
             .await
             .map_err(DemoError::api)?;
         let lots: Vec<(Option<String>, Option<time::Date>, i64)> = if lot_tracked {
+            // Expiries spread over the coming two years, as goods arrive over months: an older
+            // lot first, a newer one about five months later.
+            let first = 30 + (i as i64 * 37) % 540;
             vec![
                 (
                     Some(format!("L{:05}A", i + 1)),
-                    today.checked_add(time::Duration::days(90)),
+                    today.checked_add(time::Duration::days(first)),
                     20,
                 ),
                 (
                     Some(format!("L{:05}B", i + 1)),
-                    today.checked_add(time::Duration::days(240)),
+                    today.checked_add(time::Duration::days(first + 150)),
                     30,
                 ),
             ]

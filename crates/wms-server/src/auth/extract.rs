@@ -4,6 +4,12 @@
 //! extractor authenticates the bearer token, applies the MFA and password-change gates, checks the
 //! role's permissions and the step-up freshness, and only then hands out the tenant-scoped
 //! transaction. A handler without an `Authorized<_>` has no way to reach tenant data.
+//!
+//! A handler that only reads says so with `Authorized<R, ReadOnly>`: its transaction is a read
+//! snapshot (SQLite: a deferred transaction under WAL, outside the single writer's turn, so reads
+//! run beside the writer and each other; PostgreSQL: `READ ONLY`, enforced by the server). It cannot
+//! append audit events; the denial and "id not found" events, which must be written, are written
+//! in a transaction of their own.
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -111,16 +117,33 @@ impl AuthContext {
     }
 }
 
+/// How a handler uses its transaction: [`Writes`] (the default) or [`ReadOnly`].
+pub trait TxMode: Send + Sync + 'static {
+    const READ_ONLY: bool;
+}
+
+/// The handler may write (and audit): SQLite's writer turn is taken up front.
+pub struct Writes;
+impl TxMode for Writes {
+    const READ_ONLY: bool = false;
+}
+
+/// The handler only reads: a read snapshot, concurrent with writers.
+pub struct ReadOnly;
+impl TxMode for ReadOnly {
+    const READ_ONLY: bool = true;
+}
+
 /// Proof that the caller may do `R`, with the transaction to do it in.
-pub struct Authorized<R> {
+pub struct Authorized<R, M = Writes> {
     pub ctx: AuthContext,
     pub tx: TenantTx,
     pub keys: Arc<TenantKeys>,
     pub state: AppState,
-    _r: PhantomData<R>,
+    _r: PhantomData<(R, M)>,
 }
 
-impl<R> Authorized<R> {
+impl<R> Authorized<R, Writes> {
     /// Record an audit event in this request's transaction.
     pub async fn audit(&mut self, ev: NewEvent) -> Result<(), ApiError> {
         audit::append(
@@ -133,19 +156,46 @@ impl<R> Authorized<R> {
         .map_err(ApiError::internal)?;
         Ok(())
     }
+}
 
+impl<R, M: TxMode> Authorized<R, M> {
     /// An id that does not resolve in the caller's tenant: 404 (no existence leak) and an
-    /// `access_denied` event, committed even though the request fails.
+    /// `access_denied` event, committed even though the request fails (from a read-only request,
+    /// in a write transaction of its own).
     pub async fn not_found(mut self, what: &'static str, target: String) -> ApiError {
+        if M::READ_ONLY {
+            drop(self.tx);
+            self.tx = match self.state.db.tenant_tx(self.ctx.tenant).await {
+                Ok(tx) => tx,
+                Err(e) => return e.into(),
+            };
+        }
         let ev = NewEvent::new(self.ctx.actor(), AuditAction::AccessDenied, Outcome::Denied)
             .target(target)
             .detail(format!("{what} not found in tenant"));
-        if let Err(e) = self.audit(ev).await {
-            return e;
+        if let Err(e) = audit::append(
+            &mut self.tx,
+            self.state.db.backend(),
+            &self.keys,
+            ev.ip(self.ctx.ip.clone()),
+        )
+        .await
+        {
+            return ApiError::internal(e);
         }
         match self.tx.commit().await {
             Ok(()) => ApiError::NotFound(what),
             Err(e) => e.into(),
+        }
+    }
+
+    fn into_mode<N: TxMode>(self) -> Authorized<R, N> {
+        Authorized {
+            ctx: self.ctx,
+            tx: self.tx,
+            keys: self.keys,
+            state: self.state,
+            _r: PhantomData,
         }
     }
 }
@@ -178,28 +228,46 @@ type SessionRow = (
     i64,
 );
 
-impl<R: Requirement> FromRequestParts<AppState> for Authorized<R> {
+impl<R: Requirement, M: TxMode> FromRequestParts<AppState> for Authorized<R, M> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        authorize::<R>(parts, state).await
+        // A read-only request is authorised in a read snapshot; when authorising has something to
+        // write (a denial's audit event, the once-a-minute session touch, an idempotency claim),
+        // it starts over in a write transaction, which the handler then reads in.
+        if M::READ_ONLY
+            && let Some(auth) = authorize::<R>(parts, state, true).await?
+        {
+            return Ok(auth.into_mode());
+        }
+        match authorize::<R>(parts, state, false).await? {
+            Some(auth) => Ok(auth.into_mode()),
+            None => Err(ApiError::internal(anyhow::anyhow!(
+                "authorisation in a write transaction asked for one"
+            ))
+            .into_response()),
+        }
     }
 }
 
+/// `Ok(None)`: only when `read_only`, authorising needs to write; start over with a write
+/// transaction.
 async fn authorize<R: Requirement>(
     parts: &mut Parts,
     state: &AppState,
-) -> Result<Authorized<R>, Response> {
+    read_only: bool,
+) -> Result<Option<Authorized<R>>, Response> {
     let ip = client_ip(parts);
     let token = bearer(parts).ok_or_else(|| ApiError::Unauthenticated.into_response())?;
     let tenant =
         tokens::parse(Kind::Access, token).ok_or_else(|| ApiError::InvalidToken.into_response())?;
     let hash = tokens::hash(token);
-    let mut tx = state
-        .db
-        .tenant_tx(tenant)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+    let tx = if read_only {
+        state.db.tenant_read_tx(tenant).await
+    } else {
+        state.db.tenant_tx(tenant).await
+    };
+    let mut tx = tx.map_err(|e| ApiError::from(e).into_response())?;
     let (tid, conn) = tx.split();
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.id, s.user_id, s.access_expires_at, s.revoked_at, s.mfa_at, s.last_used_at, u.role, u.must_change_password, \
@@ -216,6 +284,13 @@ async fn authorize<R: Requirement>(
     else {
         return Err(ApiError::InvalidToken.into_response());
     };
+    let now = now_ms();
+    // Recorded at most once a minute, so that reads do not all become writes.
+    let touch = now - last_used > 60_000;
+    let idem = parts.extensions.get::<IdemRequest>().cloned();
+    if read_only && (touch || idem.is_some()) {
+        return Ok(None);
+    }
     let parse_err = || ApiError::internal(anyhow::anyhow!("corrupt session row")).into_response();
     let ctx = AuthContext {
         tenant,
@@ -239,7 +314,6 @@ async fn authorize<R: Requirement>(
         state: state.clone(),
         _r: PhantomData,
     };
-    let now = now_ms();
     let path = parts.uri.path().to_owned();
 
     let denial = if revoked.is_some() {
@@ -265,6 +339,9 @@ async fn authorize<R: Requirement>(
         None
     };
     if let Some((err, why)) = denial {
+        if read_only {
+            return Ok(None);
+        }
         let ev = NewEvent::new(auth.ctx.actor(), AuditAction::AccessDenied, Outcome::Denied)
             .target(path)
             .detail(format!(
@@ -280,8 +357,7 @@ async fn authorize<R: Requirement>(
         return Err(err.into_response());
     }
 
-    // Recorded at most once a minute, so that reads do not all become writes.
-    if now - last_used > 60_000 {
+    if touch {
         let (tid, conn) = auth.tx.split();
         sqlx::query("UPDATE sessions SET last_used_at = $1, ip = COALESCE($2, ip) WHERE tenant_id = $3 AND id = $4")
             .bind(now)
@@ -293,7 +369,7 @@ async fn authorize<R: Requirement>(
             .map_err(|e| ApiError::from(e).into_response())?;
     }
 
-    if let Some(idem) = parts.extensions.get::<IdemRequest>().cloned() {
+    if let Some(idem) = idem {
         let principal = format!("user:{}", auth.ctx.user);
         match idempotency::claim(&mut auth.tx, &auth.keys, &principal, &idem).await {
             Ok(Some(replayed)) => return Err(replayed),
@@ -301,5 +377,5 @@ async fn authorize<R: Requirement>(
             Err(e) => return Err(e.into_response()),
         }
     }
-    Ok(auth)
+    Ok(Some(auth))
 }

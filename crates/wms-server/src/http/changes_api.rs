@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use wms_core::wire::Problem;
 
 use super::extract::ApiQuery;
-use crate::auth::extract::{Authorized, req};
+use crate::auth::extract::{Authorized, ReadOnly, req};
 use crate::error::ApiError;
 use crate::time::rfc3339;
 
@@ -41,7 +41,7 @@ pub struct ChangePage {
 #[utoipa::path(get, path = "/api/v1/changes", tag = "orders", security(("bearer" = [])), params(ChangesQuery),
     responses((status = 200, body = ChangePage), (status = 422, body = Problem)))]
 pub async fn changes(
-    mut auth: Authorized<req::Pack>,
+    mut auth: Authorized<req::Pack, ReadOnly>,
     ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> Result<axum::Json<ChangePage>, ApiError> {
     let after = q.after.unwrap_or(0);

@@ -8,14 +8,14 @@ use wms_core::wire::Problem;
 
 use super::extract::{ApiJson, ApiQuery};
 use super::warehouse_api::batch_of;
-use crate::auth::extract::{Authorized, req};
+use crate::auth::extract::{Authorized, ReadOnly, req};
 use crate::error::ApiError;
 use crate::warehouse::control::{self, AdjustmentQuery, AdjustmentRequest, CountTask};
 use crate::warehouse::master;
 
 #[utoipa::path(get, path = "/api/v1/adjustments", tag = "inventory", security(("bearer" = [])), params(AdjustmentQuery), responses((status = 200, body = Vec<AdjustmentRequest>)))]
 pub async fn list_adjustments(
-    mut auth: Authorized<req::ManageInventory>,
+    mut auth: Authorized<req::ManageInventory, ReadOnly>,
     ApiQuery(q): ApiQuery<AdjustmentQuery>,
 ) -> Result<axum::Json<Vec<AdjustmentRequest>>, ApiError> {
     Ok(axum::Json(

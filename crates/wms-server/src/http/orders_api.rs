@@ -10,7 +10,7 @@ use wms_core::wire::Problem;
 
 use super::extract::{ApiJson, ApiQuery};
 use crate::audit::NewEvent;
-use crate::auth::extract::{Authorized, req};
+use crate::auth::extract::{Authorized, ReadOnly, TxMode, req};
 use crate::error::ApiError;
 use crate::warehouse::orders::OrderEdit;
 use crate::warehouse::orders::{
@@ -20,10 +20,10 @@ use crate::warehouse::orders::{
 use crate::warehouse::returns::{self, NewReturn, ReceiveReturn, ReturnView};
 
 /// The order must exist in the caller's tenant; otherwise 404 and an `access_denied` event.
-pub(crate) async fn require_order<R>(
-    auth: Authorized<R>,
+pub(crate) async fn require_order<R, M: TxMode>(
+    auth: Authorized<R, M>,
     id: &str,
-) -> Result<Authorized<R>, ApiError> {
+) -> Result<Authorized<R, M>, ApiError> {
     let mut auth = auth;
     if orders::exists(&mut auth.tx, id).await? {
         Ok(auth)
@@ -56,7 +56,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrderQuery), responses((status = 200, body = Vec<OrderSummary>)))]
 pub async fn list(
-    mut auth: Authorized<req::Pack>,
+    mut auth: Authorized<req::Pack, ReadOnly>,
     ApiQuery(q): ApiQuery<OrderQuery>,
 ) -> Result<axum::Json<Vec<OrderSummary>>, ApiError> {
     Ok(axum::Json(orders::list(&mut auth.tx, &q).await?))
@@ -65,7 +65,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "The order; the recipient masked", body = OrderView), (status = 404, body = Problem)))]
 pub async fn get(
-    auth: Authorized<req::Pack>,
+    auth: Authorized<req::Pack, ReadOnly>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<OrderView>, ApiError> {
     let mut auth = require_order(auth, &id).await?;
@@ -145,7 +145,7 @@ pub async fn pick(
 #[utoipa::path(get, path = "/api/v1/orders/{id}/pick-list", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "In walking order", body = Vec<PickLine>), (status = 404, body = Problem)))]
 pub async fn pick_list(
-    auth: Authorized<req::Pack>,
+    auth: Authorized<req::Pack, ReadOnly>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<PickLine>>, ApiError> {
     let mut auth = require_order(auth, &id).await?;
@@ -288,7 +288,7 @@ pub struct BatchPickQuery {
 #[utoipa::path(get, path = "/api/v1/pick-lists", tag = "orders", security(("bearer" = [])), params(BatchPickQuery),
     responses((status = 200, description = "One walk through the warehouse for several orders", body = Vec<PickLine>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn batch_pick_list(
-    mut auth: Authorized<req::Pack>,
+    mut auth: Authorized<req::Pack, ReadOnly>,
     ApiQuery(q): ApiQuery<BatchPickQuery>,
 ) -> Result<axum::Json<Vec<PickLine>>, ApiError> {
     let ids: Vec<String> = q

@@ -7,7 +7,7 @@ use wms_core::ledger::MovementKind;
 use wms_core::wire::Problem;
 
 use super::extract::{ApiJson, ApiQuery};
-use crate::auth::extract::{Authorized, req};
+use crate::auth::extract::{Authorized, ReadOnly, req};
 use crate::error::ApiError;
 use crate::warehouse::control::{self, AdjustOutcome, Adjustment};
 use crate::warehouse::inbound::{self, InboundView, NewInbound};
@@ -17,7 +17,7 @@ use crate::warehouse::{parse_date, rule};
 
 #[utoipa::path(get, path = "/api/v1/warehouses", tag = "inventory", security(("bearer" = [])), responses((status = 200, body = Vec<Warehouse>)))]
 pub async fn list_warehouses(
-    mut auth: Authorized<req::Pack>,
+    mut auth: Authorized<req::Pack, ReadOnly>,
 ) -> Result<axum::Json<Vec<Warehouse>>, ApiError> {
     Ok(axum::Json(master::list_warehouses(&mut auth.tx).await?))
 }
@@ -42,7 +42,7 @@ pub struct LocationQuery {
 
 #[utoipa::path(get, path = "/api/v1/locations", tag = "inventory", security(("bearer" = [])), params(LocationQuery), responses((status = 200, body = Vec<Location>)))]
 pub async fn list_locations(
-    mut auth: Authorized<req::Pack>,
+    mut auth: Authorized<req::Pack, ReadOnly>,
     ApiQuery(q): ApiQuery<LocationQuery>,
 ) -> Result<axum::Json<Vec<Location>>, ApiError> {
     Ok(axum::Json(
@@ -73,7 +73,7 @@ pub struct SkuQuery {
 
 #[utoipa::path(get, path = "/api/v1/skus", tag = "inventory", security(("bearer" = [])), params(SkuQuery), responses((status = 200, body = Vec<Sku>)))]
 pub async fn list_skus(
-    mut auth: Authorized<req::Pack>,
+    mut auth: Authorized<req::Pack, ReadOnly>,
     ApiQuery(q): ApiQuery<SkuQuery>,
 ) -> Result<axum::Json<Vec<Sku>>, ApiError> {
     let limit = q.limit.unwrap_or(200);
@@ -101,7 +101,7 @@ pub async fn create_sku(
 
 #[utoipa::path(get, path = "/api/v1/stock", tag = "inventory", security(("bearer" = [])), params(StockQuery), responses((status = 200, body = Vec<StockRow>), (status = 403, body = Problem)))]
 pub async fn stock(
-    mut auth: Authorized<req::ManageInventory>,
+    mut auth: Authorized<req::ManageInventory, ReadOnly>,
     ApiQuery(q): ApiQuery<StockQuery>,
 ) -> Result<axum::Json<Vec<StockRow>>, ApiError> {
     Ok(axum::Json(stock::query(&mut auth.tx, &q).await?))
@@ -109,7 +109,7 @@ pub async fn stock(
 
 #[utoipa::path(get, path = "/api/v1/movements", tag = "inventory", security(("bearer" = [])), params(MovementQuery), responses((status = 200, body = Vec<MovementRow>)))]
 pub async fn movements(
-    mut auth: Authorized<req::ManageInventory>,
+    mut auth: Authorized<req::ManageInventory, ReadOnly>,
     ApiQuery(q): ApiQuery<MovementQuery>,
 ) -> Result<axum::Json<Vec<MovementRow>>, ApiError> {
     Ok(axum::Json(stock::movements(&mut auth.tx, &q).await?))
@@ -351,7 +351,7 @@ pub async fn create_inbound(
 #[utoipa::path(get, path = "/api/v1/inbound/{id}", tag = "inventory", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = InboundView), (status = 404, body = Problem)))]
 pub async fn get_inbound(
-    mut auth: Authorized<req::ManageInventory>,
+    mut auth: Authorized<req::ManageInventory, ReadOnly>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<axum::Json<InboundView>, ApiError> {
     match inbound::view(&mut auth.tx, &id).await? {

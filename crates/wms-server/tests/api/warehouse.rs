@@ -24,6 +24,7 @@ both_backends!(
     dispatch_emptying_the_bench_while_another_pick_arrives_loses_nothing,
     stock_queries_filter_by_location_lot_expiry_and_low_stock,
     the_change_feed_lists_every_change_once_in_commit_order,
+    reads_answer_while_a_writer_holds_the_database,
 );
 
 struct Setup {
@@ -1242,6 +1243,70 @@ async fn dispatch_emptying_the_bench_while_another_pick_arrives_loses_nothing(b:
     );
     let tea = stock_of(&x, "TEA-1").await;
     assert_eq!((total(&tea, "on_hand"), total(&tea, "reserved")), (18, 1));
+}
+
+/// Stock, order and change-feed reads are read snapshots: they answer while another transaction
+/// holds the database for writing (SQLite: its one write lock; PostgreSQL: an exclusive lock on
+/// the stock table), and see none of its uncommitted work. A denied read still writes its audit
+/// event once the writer is done.
+async fn reads_answer_while_a_writer_holds_the_database(b: Backend) {
+    use sqlx::Connection;
+    use std::time::Duration;
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 6, None).await;
+    // The writer: a raw connection, outside the server's writer queue.
+    let writer: Box<dyn std::any::Any> = match b {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", x.s.settings.sqlite_path().display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+            sqlx::Executor::execute(&mut c, "BEGIN IMMEDIATE; UPDATE stock_balances SET on_hand = on_hand + 100")
+                .await
+                .expect("hold the write lock");
+            Box::new(c)
+        }
+        Backend::Postgres => {
+            let url = x.s.settings.database_owner_url.clone().expect("owner url");
+            let mut c = sqlx::PgConnection::connect(&url).await.expect("pg");
+            sqlx::Executor::execute(
+                &mut c,
+                "BEGIN; LOCK TABLE stock_balances IN EXCLUSIVE MODE; UPDATE stock_balances SET on_hand = on_hand + 100",
+            )
+            .await
+            .expect("hold the lock");
+            Box::new(c)
+        }
+    };
+    let read = |path: &'static str, token: String| {
+        let s = &x.s;
+        async move {
+            tokio::time::timeout(Duration::from_secs(10), s.get(path, &token))
+                .await
+                .unwrap_or_else(|_| panic!("GET {path} waited for the writer"))
+        }
+    };
+    let stock = read("/api/v1/stock?sku=TEA-1", x.sup.access.clone()).await;
+    assert_eq!(stock.status, StatusCode::OK, "{stock:?}");
+    assert_eq!(stock.body[0]["on_hand"], 6, "the writer's uncommitted change is not seen");
+    for path in ["/api/v1/orders", "/api/v1/changes", "/api/v1/skus", "/api/v1/movements"] {
+        let r = read(path, x.sup.access.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {r:?}");
+    }
+    // A packer may not read stock: the refusal is audited, in a write transaction that waits its
+    // turn behind the writer.
+    let release = async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(writer); // rolls back
+    };
+    let (denied, ()) = tokio::join!(x.s.get("/api/v1/stock", &x.packer.access), release);
+    let status = denied.status;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        x.s.audit_actions(x.tenant)
+            .await
+            .contains(&"access_denied".to_owned())
+    );
+    let after = x.s.get("/api/v1/stock?sku=TEA-1", &x.sup.access).await;
+    assert_eq!(after.body[0]["on_hand"], 6);
 }
 
 async fn stock_queries_filter_by_location_lot_expiry_and_low_stock(b: Backend) {
