@@ -34,7 +34,6 @@ pub const STATION_STATUS: &str = "station://status";
 /// How many recent dispatches the status strip follows.
 const RECENT: usize = 5;
 
-
 /// The app's state: the station (when logged in), desk settings and the recent dispatches.
 pub struct Desk {
     data_dir: PathBuf,
@@ -76,9 +75,9 @@ impl Desk {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut guard);
-        guard.save(&self.data_dir).map_err(|e| {
-            AppError::new("io", format!("saving the desk settings failed: {e}"))
-        })?;
+        guard
+            .save(&self.data_dir)
+            .map_err(|e| AppError::new("io", format!("saving the desk settings failed: {e}")))?;
         Ok(guard.clone())
     }
 
@@ -498,7 +497,11 @@ async fn scan_item(
     }
     with_station!(desk, |s| {
         let (_, o) = s
-            .scan_item(&order_id, &barcode, lot.as_deref().filter(|l| !l.is_empty()))
+            .scan_item(
+                &order_id,
+                &barcode,
+                lot.as_deref().filter(|l| !l.is_empty()),
+            )
             .await?;
         Ok(view_of(s, &o).await)
     })
@@ -628,7 +631,9 @@ async fn void_label(
 ) -> Result<OrderView> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(AppError::invalid("a reason of 1–200 characters is required"));
+        return Err(AppError::invalid(
+            "a reason of 1–200 characters is required",
+        ));
     }
     with_station!(desk, |s| {
         let o = s.void_label(&order_id, seq, reason).await?;
@@ -895,7 +900,12 @@ async fn exceptions(desk: State<'_, Desk>) -> Result<Vec<ExceptionItem>> {
                 since: r.ship_by,
             });
         }
-        for r in s.cache().outbox_rows("conflict").await.map_err(StationError::from)? {
+        for r in s
+            .cache()
+            .outbox_rows("conflict")
+            .await
+            .map_err(StationError::from)?
+        {
             out.push(ExceptionItem {
                 kind: "outbox_conflict",
                 order_id: r.order_id,
@@ -1009,7 +1019,9 @@ async fn devices(desk: State<'_, Desk>) -> Result<Vec<DeviceRow>> {
 fn reason_of(reason: &str) -> Result<&str> {
     let r = reason.trim();
     if r.is_empty() || r.chars().count() > 200 {
-        return Err(AppError::invalid("a reason of 1–200 characters is required"));
+        return Err(AppError::invalid(
+            "a reason of 1–200 characters is required",
+        ));
     }
     Ok(r)
 }
@@ -1046,7 +1058,9 @@ async fn set_device_printer_profile(
         },
         document_printer: profile.document_printer,
     };
-    with_station!(desk, |s| Ok(s.set_device_printer_profile(&device_id, &p).await?))
+    with_station!(desk, |s| Ok(s
+        .set_device_printer_profile(&device_id, &p)
+        .await?))
 }
 
 #[derive(Debug, Serialize)]
@@ -1155,7 +1169,11 @@ mod tests {
             );
         }
         let listed = toml.matches("\n  \"allow-").count();
-        assert_eq!(listed, COMMANDS.len(), "permissions/app.toml grants extra commands");
+        assert_eq!(
+            listed,
+            COMMANDS.len(),
+            "permissions/app.toml grants extra commands"
+        );
     }
 
     #[test]

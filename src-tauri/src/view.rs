@@ -181,7 +181,10 @@ mod tests {
         let v = OrderView::new(&order(), &[]);
         assert!(v.complete);
         assert_eq!(v.packages[0].feedback, "failed");
-        assert_eq!(v.packages[0].feedback_reason.as_deref(), Some("InvalidInput"));
+        assert_eq!(
+            v.packages[0].feedback_reason.as_deref(),
+            Some("InvalidInput")
+        );
         let mut o = order();
         o.lines[0].packed = 1;
         assert!(!OrderView::new(&o, &[]).complete);

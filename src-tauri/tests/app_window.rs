@@ -75,7 +75,14 @@ fn start_xvfb(xvfb: &Path) -> (Proc, String) {
         }
         let mut p = spawn_group(
             Command::new(xvfb)
-                .args([format!(":{n}").as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .args([
+                    format!(":{n}").as_str(),
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
@@ -190,7 +197,10 @@ async fn pack_and_dispatch_an_amazon_order_in_the_real_window() {
     // Forms are submitted with Enter, as a person at the bench would (and a click on a submit
     // button makes WebKitWebDriver wait for a navigation that never comes).
     s.keys(&ENTER.to_string()).await.unwrap();
-    let fp = s.wait_for("[data-testid=fingerprint] .fingerprint", 20).await.unwrap();
+    let fp = s
+        .wait_for("[data-testid=fingerprint] .fingerprint", 20)
+        .await
+        .unwrap();
     mark("fingerprint shown");
     let shown = s.text(&fp).await.unwrap();
     assert_eq!(
@@ -198,15 +208,26 @@ async fn pack_and_dispatch_an_amazon_order_in_the_real_window() {
         stack.fingerprint.replace(':', "").to_lowercase(),
         "the window shows the server certificate's fingerprint"
     );
-    let confirm = s.wait_for("[data-testid=confirm-fingerprint]", 5).await.unwrap();
+    let confirm = s
+        .wait_for("[data-testid=confirm-fingerprint]", 5)
+        .await
+        .unwrap();
     s.click(&confirm).await.unwrap();
-    s.type_into(&s.wait_for("#tenant", 5).await.unwrap(), TENANT).await.unwrap();
-    s.type_into(&s.wait_for("#email", 5).await.unwrap(), &stack.supervisor.email)
+    s.type_into(&s.wait_for("#tenant", 5).await.unwrap(), TENANT)
         .await
         .unwrap();
-    s.type_into(&s.wait_for("#password", 5).await.unwrap(), &stack.supervisor.password)
-        .await
-        .unwrap();
+    s.type_into(
+        &s.wait_for("#email", 5).await.unwrap(),
+        &stack.supervisor.email,
+    )
+    .await
+    .unwrap();
+    s.type_into(
+        &s.wait_for("#password", 5).await.unwrap(),
+        &stack.supervisor.password,
+    )
+    .await
+    .unwrap();
     s.keys(&ENTER.to_string()).await.unwrap();
     mark("credentials sent");
     let totp = s.wait_for("#totp", 20).await.unwrap();
@@ -276,10 +297,16 @@ async fn pack_and_dispatch_an_amazon_order_in_the_real_window() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(jobs.len(), 1, "one label printed: {jobs:?}");
-    let bytes = stack.sandbox.control().printer_job_bytes(&jobs[0].id).unwrap();
+    let bytes = stack
+        .sandbox
+        .control()
+        .printer_job_bytes(&jobs[0].id)
+        .unwrap();
     assert!(bytes.starts_with(b"^XA") || bytes.windows(3).any(|w| w == b"^XA"));
     assert!(
-        bytes.windows(tracking.len()).any(|w| w == tracking.as_bytes()),
+        bytes
+            .windows(tracking.len())
+            .any(|w| w == tracking.as_bytes()),
         "the label carries the booked number"
     );
 

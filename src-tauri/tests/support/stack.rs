@@ -251,12 +251,18 @@ impl Stack {
         let orders = sup.get("/api/v1/orders?status=received").await;
         let order = orders
             .as_array()
-            .and_then(|a| a.iter().find(|o| o["external_id"] == self.amazon_order_id.as_str()))
+            .and_then(|a| {
+                a.iter()
+                    .find(|o| o["external_id"] == self.amazon_order_id.as_str())
+            })
             .unwrap_or_else(|| panic!("{} was not imported: {orders}", self.amazon_order_id))
             .clone();
         self.order_id = order["id"].as_str().unwrap_or_default().to_owned();
-        sup.post(&format!("/api/v1/orders/{}/allocate", self.order_id), json!({}))
-            .await;
+        sup.post(
+            &format!("/api/v1/orders/{}/allocate", self.order_id),
+            json!({}),
+        )
+        .await;
         sup.post(&format!("/api/v1/orders/{}/pick", self.order_id), json!({}))
             .await;
         let o = sup.get(&format!("/api/v1/orders/{}", self.order_id)).await;

@@ -68,12 +68,20 @@ impl Session {
         };
         // A form submitted in-page looks like a navigation to WebKitWebDriver, which would wait
         // for it (up to the page-load timeout) before answering: keep that wait short.
-        s.post("/timeouts", json!({"pageLoad": 1000, "script": 30000, "implicit": 0}))
-            .await?;
+        s.post(
+            "/timeouts",
+            json!({"pageLoad": 1000, "script": 30000, "implicit": 0}),
+        )
+        .await?;
         Ok(s)
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let url = format!("{}/session/{}{}", self.base, self.id, path);
         let t0 = std::time::Instant::now();
         let what = format!("{method} {path}");
@@ -109,7 +117,9 @@ impl Session {
             .post("/element", json!({"using": "css selector", "value": css}))
             .await
             .ok()?;
-        v.get(ELEMENT).and_then(Value::as_str).map(|s| Element(s.to_owned()))
+        v.get(ELEMENT)
+            .and_then(Value::as_str)
+            .map(|s| Element(s.to_owned()))
     }
 
     /// Waits up to `secs` for an element matching `css`.
@@ -154,21 +164,20 @@ impl Session {
     }
 
     pub async fn click(&self, e: &Element) -> Result<(), String> {
-        self.post(&format!("/element/{}/click", e.0), json!({})).await?;
+        self.post(&format!("/element/{}/click", e.0), json!({}))
+            .await?;
         Ok(())
     }
 
     pub async fn clear(&self, e: &Element) -> Result<(), String> {
-        self.post(&format!("/element/{}/clear", e.0), json!({})).await?;
+        self.post(&format!("/element/{}/clear", e.0), json!({}))
+            .await?;
         Ok(())
     }
 
     pub async fn type_into(&self, e: &Element, text: &str) -> Result<(), String> {
-        self.post(
-            &format!("/element/{}/value", e.0),
-            json!({"text": text}),
-        )
-        .await?;
+        self.post(&format!("/element/{}/value", e.0), json!({"text": text}))
+            .await?;
         Ok(())
     }
 

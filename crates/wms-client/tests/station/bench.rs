@@ -26,7 +26,9 @@ async fn first_contact_shows_the_servers_fingerprint() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "offline", "{err}");
-    let err = desk::probe_fingerprint("http://example.com").await.unwrap_err();
+    let err = desk::probe_fingerprint("http://example.com")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "insecure_url", "{err}");
 }
 
@@ -38,7 +40,10 @@ async fn pack_book_preview_void_at_the_bench() {
     let id = ids[0].clone();
     admin.allocate(&id).await;
     admin
-        .post(&format!("/api/v1/orders/{id}/pick"), serde_json::Value::Null)
+        .post(
+            &format!("/api/v1/orders/{id}/pick"),
+            serde_json::Value::Null,
+        )
         .await;
     let external = admin.get(&format!("/api/v1/orders/{id}")).await["external_id"]
         .as_str()
@@ -68,10 +73,7 @@ async fn pack_book_preview_void_at_the_bench() {
         .scan_item(&id, "NOT-A-BARCODE", None)
         .await
         .unwrap_err();
-    assert!(
-        err.code() == "unknown_barcode",
-        "{err}"
-    );
+    assert!(err.code() == "unknown_barcode", "{err}");
     let fresh = station.find_order(&id).await.unwrap();
     assert!(fresh.lines.iter().all(|l| l.packed == 0), "nothing counted");
 
@@ -103,10 +105,7 @@ async fn pack_book_preview_void_at_the_bench() {
         .scan_item(&id, &order.lines[0].sku, None)
         .await
         .unwrap_err();
-    assert!(
-        err.code() == "order_not_packable",
-        "{err}"
-    );
+    assert!(err.code() == "order_not_packable", "{err}");
     let after = station.find_order(&id).await.unwrap();
     assert_eq!(after.lines, o.lines, "one too many counts nothing");
 
@@ -120,16 +119,24 @@ async fn pack_book_preview_void_at_the_bench() {
     );
     let png = station.label_preview(&id, 1).await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG preview");
-    assert_eq!(admin.label(&id, 1, "png").await.1, 0, "a preview is not a print");
-    let o = station
-        .void_label(&id, 1, "label smudged")
-        .await
-        .unwrap();
-    assert_eq!(o.packages[0].tracking_number, None, "voided: {:?}", o.packages);
+    assert_eq!(
+        admin.label(&id, 1, "png").await.1,
+        0,
+        "a preview is not a print"
+    );
+    let o = station.void_label(&id, 1, "label smudged").await.unwrap();
+    assert_eq!(
+        o.packages[0].tracking_number, None,
+        "voided: {:?}",
+        o.packages
+    );
     let (again, _) = station.book(&id, 1, "yamato").await.unwrap();
     assert_ne!(again.tracking_number, booked.tracking_number);
     let audit = root.get("/api/v1/audit").await.to_string();
-    assert!(audit.contains("label smudged"), "the void's reason is audited");
+    assert!(
+        audit.contains("label smudged"),
+        "the void's reason is audited"
+    );
 
     // The supervisor's reads through the same session.
     let stock = station.stock(&StockQuery::default()).await.unwrap();

@@ -1259,9 +1259,12 @@ async fn reads_answer_while_a_writer_holds_the_database(b: Backend) {
         Backend::Sqlite => {
             let url = format!("sqlite://{}", x.s.settings.sqlite_path().display());
             let mut c = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
-            sqlx::Executor::execute(&mut c, "BEGIN IMMEDIATE; UPDATE stock_balances SET on_hand = on_hand + 100")
-                .await
-                .expect("hold the write lock");
+            sqlx::Executor::execute(
+                &mut c,
+                "BEGIN IMMEDIATE; UPDATE stock_balances SET on_hand = on_hand + 100",
+            )
+            .await
+            .expect("hold the write lock");
             Box::new(c)
         }
         Backend::Postgres => {
@@ -1286,8 +1289,16 @@ async fn reads_answer_while_a_writer_holds_the_database(b: Backend) {
     };
     let stock = read("/api/v1/stock?sku=TEA-1", x.sup.access.clone()).await;
     assert_eq!(stock.status, StatusCode::OK, "{stock:?}");
-    assert_eq!(stock.body[0]["on_hand"], 6, "the writer's uncommitted change is not seen");
-    for path in ["/api/v1/orders", "/api/v1/changes", "/api/v1/skus", "/api/v1/movements"] {
+    assert_eq!(
+        stock.body[0]["on_hand"], 6,
+        "the writer's uncommitted change is not seen"
+    );
+    for path in [
+        "/api/v1/orders",
+        "/api/v1/changes",
+        "/api/v1/skus",
+        "/api/v1/movements",
+    ] {
         let r = read(path, x.sup.access.clone()).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {r:?}");
     }
