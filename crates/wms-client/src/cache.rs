@@ -17,10 +17,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use zeroize::Zeroizing;
 
 use crate::model::{LabelRecipient, Order, Sku};
+
+/// Rows per multi-row statement in a sync batch (at most 4 parameters a row: far below SQLite's
+/// 32,766): one statement instead of hundreds, each of which is a round trip to sqlx's SQLite
+/// worker thread.
+const ROWS_PER_STATEMENT: usize = 500;
 
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
@@ -298,24 +303,68 @@ impl Cache {
         orders: &[Order],
     ) -> Result<(), CacheError> {
         let now = now_ms();
-        for o in orders {
-            let payload = self.seal_json("orders", &o.id, o)?;
-            sqlx::query(
-                "INSERT INTO orders (id, status, updated_at, payload) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, payload = excluded.payload",
-            )
-            .bind(&o.id)
-            .bind(&o.status)
-            .bind(now)
-            .bind(payload)
-            .execute(&mut *conn)
-            .await?;
+        for chunk in orders.chunks(ROWS_PER_STATEMENT) {
+            let sealed = chunk
+                .iter()
+                .map(|o| {
+                    let tag = self.order_tag(&o.external_id)?;
+                    Ok((o, self.seal_json("orders", &o.id, o)?, tag))
+                })
+                .collect::<Result<Vec<_>, CacheError>>()?;
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO orders (id, status, updated_at, payload, ext_tag) ",
+            );
+            q.push_values(&sealed, |mut row, (o, payload, tag)| {
+                row.push_bind(&o.id)
+                    .push_bind(&o.status)
+                    .push_bind(now)
+                    .push_bind(payload)
+                    .push_bind(tag);
+            });
+            q.push(
+                " ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
+                 payload = excluded.payload, ext_tag = excluded.ext_tag",
+            );
+            q.build().execute(&mut *conn).await?;
         }
         Ok(())
     }
 
     pub async fn order(&self, id: &str) -> Result<Option<Order>, CacheError> {
         self.fetch("orders", "id", id).await
+    }
+
+    /// The blind-index tag of a channel order id (domain-separated from barcode tags).
+    fn order_tag(&self, external_id: &str) -> Result<Vec<u8>, CacheError> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key[..])
+            .map_err(|_| CacheError::Encoding("index key".into()))?;
+        mac.update(b"order-external-id\0");
+        mac.update(external_id.trim().as_bytes());
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+
+    /// The id of the cached order whose channel order id is `external_id`: an index lookup; only
+    /// rows cached before the index existed are opened to compare.
+    pub async fn order_id_by_external(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<String>, CacheError> {
+        let tag = self.order_tag(external_id)?;
+        // Tag matches first; a match is confirmed by opening the row. Then the untagged rows.
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM orders WHERE ext_tag = ? OR ext_tag IS NULL ORDER BY ext_tag IS NULL, id",
+        )
+        .bind(&tag)
+        .fetch_all(&self.pool)
+        .await?;
+        for id in ids {
+            if let Ok(Some(o)) = self.order(&id).await
+                && o.external_id == external_id.trim()
+            {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     pub async fn order_ids(&self) -> Result<Vec<String>, CacheError> {
@@ -416,32 +465,40 @@ impl Cache {
         skus: &[Sku],
     ) -> Result<(), CacheError> {
         let now = now_ms();
-        for s in skus {
-            let payload = self.seal_json("skus", &s.id, s)?;
-            sqlx::query(
-                "INSERT INTO skus (id, updated_at, payload) VALUES (?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, payload = excluded.payload",
-            )
-            .bind(&s.id)
-            .bind(now)
-            .bind(payload)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("DELETE FROM barcodes WHERE sku_id = ?")
-                .bind(&s.id)
-                .execute(&mut *conn)
-                .await?;
-            let codes = s
-                .barcodes
+        for chunk in skus.chunks(ROWS_PER_STATEMENT) {
+            let sealed = chunk
                 .iter()
-                .map(|b| b.code.as_str())
-                .chain(std::iter::once(s.seller_sku.as_str()));
-            for code in codes {
-                sqlx::query("INSERT OR REPLACE INTO barcodes (tag, sku_id) VALUES (?, ?)")
-                    .bind(self.barcode_tag(code)?)
-                    .bind(&s.id)
-                    .execute(&mut *conn)
-                    .await?;
+                .map(|s| Ok((s, self.seal_json("skus", &s.id, s)?)))
+                .collect::<Result<Vec<_>, CacheError>>()?;
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO skus (id, updated_at, payload) ");
+            q.push_values(&sealed, |mut row, (s, payload)| {
+                row.push_bind(&s.id).push_bind(now).push_bind(payload);
+            });
+            q.push(
+                " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, payload = excluded.payload",
+            );
+            q.build().execute(&mut *conn).await?;
+            // The barcode index: each SKU's entries replaced by its current codes.
+            let ids: Vec<&str> = chunk.iter().map(|s| s.id.as_str()).collect();
+            delete_in(conn, "barcodes", "sku_id", &ids).await?;
+            let mut tags = Vec::with_capacity(chunk.len() * 2);
+            for s in chunk {
+                let codes = s
+                    .barcodes
+                    .iter()
+                    .map(|b| b.code.as_str())
+                    .chain(std::iter::once(s.seller_sku.as_str()));
+                for code in codes {
+                    tags.push((self.barcode_tag(code)?, s.id.as_str()));
+                }
+            }
+            for part in tags.chunks(ROWS_PER_STATEMENT) {
+                let mut q =
+                    QueryBuilder::<Sqlite>::new("INSERT OR REPLACE INTO barcodes (tag, sku_id) ");
+                q.push_values(part, |mut row, (tag, id)| {
+                    row.push_bind(tag).push_bind(*id);
+                });
+                q.build().execute(&mut *conn).await?;
             }
         }
         Ok(())
@@ -601,6 +658,95 @@ impl Cache {
         })
     }
 
+    // ------------------------------------------------------------------ limits
+
+    /// Bytes the cache's rows take: the pages in use (freed pages are reused, and the file
+    /// itself only shrinks on `VACUUM`).
+    pub async fn used_bytes(&self) -> Result<u64, CacheError> {
+        let (pages, free, size): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT page_count FROM pragma_page_count()), \
+                    (SELECT freelist_count FROM pragma_freelist_count()), \
+                    (SELECT page_size FROM pragma_page_size())",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from((pages - free).max(0) * size).unwrap_or(0))
+    }
+
+    /// Evicts the least recently written orders (with their recipients) until the rows take at
+    /// most `target` bytes. An order with an action in the outbox is never evicted. Returns how
+    /// many orders went.
+    pub async fn evict_orders_to(&self, target: u64) -> Result<usize, CacheError> {
+        let mut evicted = 0;
+        while self.used_bytes().await? > target {
+            // A tenth of the cached orders at a time (1–500), then measure again.
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+                .fetch_one(&self.pool)
+                .await?;
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM orders WHERE id NOT IN (SELECT order_id FROM outbox) \
+                 ORDER BY updated_at, id LIMIT ?",
+            )
+            .bind((count / 10).clamp(1, 500))
+            .fetch_all(&self.pool)
+            .await?;
+            if ids.is_empty() {
+                break;
+            }
+            let mut tx = self.pool.begin().await?;
+            evicted += delete_orders(&mut tx, &ids).await?;
+            tx.commit().await?;
+        }
+        Ok(evicted)
+    }
+
+    /// Drops the cached working set — orders, recipients, SKUs and their barcode index, and the
+    /// feed cursor, so the next sync is a full load — keeping the orders (and recipients) that
+    /// have an action in the outbox. Returns (orders, SKUs) dropped.
+    pub async fn expire_working_set(&self, cursor_key: &str) -> Result<(usize, usize), CacheError> {
+        let mut tx = self.pool.begin().await?;
+        let keep = "SELECT order_id FROM outbox";
+        sqlx::query(&format!(
+            "DELETE FROM recipients WHERE order_id NOT IN ({keep})"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let orders = sqlx::query(&format!("DELETE FROM orders WHERE id NOT IN ({keep})"))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM barcodes")
+            .execute(&mut *tx)
+            .await?;
+        let skus = sqlx::query("DELETE FROM skus")
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM meta WHERE k = ?")
+            .bind(cursor_key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((
+            usize::try_from(orders).unwrap_or(usize::MAX),
+            usize::try_from(skus).unwrap_or(usize::MAX),
+        ))
+    }
+
+    /// Deletes cached recipients written before `cutoff_ms` (a label needing one reads it from
+    /// the server again, audited there), except for orders with an action in the outbox.
+    /// Returns how many.
+    pub async fn purge_recipients_before(&self, cutoff_ms: i64) -> Result<usize, CacheError> {
+        let n = sqlx::query(
+            "DELETE FROM recipients WHERE updated_at < ? AND order_id NOT IN (SELECT order_id FROM outbox)",
+        )
+            .bind(cutoff_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     /// Bytes on disk: the database plus its WAL.
     #[must_use]
     pub fn size_on_disk(&self) -> u64 {
@@ -664,21 +810,31 @@ impl Cache {
 async fn delete_with_side(
     conn: &mut SqliteConnection,
     ids: &[String],
-    table: &str,
-    side: &str,
-    side_col: &str,
+    table: &'static str,
+    side: &'static str,
+    side_col: &'static str,
+) -> Result<usize, CacheError> {
+    let n = delete_in(conn, table, "id", ids).await?;
+    delete_in(conn, side, side_col, ids).await?;
+    Ok(n)
+}
+
+/// `DELETE FROM table WHERE col IN (…)`, [`ROWS_PER_STATEMENT`] ids a statement; rows deleted.
+async fn delete_in(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    col: &'static str,
+    ids: &[impl AsRef<str>],
 ) -> Result<usize, CacheError> {
     let mut n = 0u64;
-    for id in ids {
-        n += sqlx::query(&format!("DELETE FROM {table} WHERE id = ?"))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        sqlx::query(&format!("DELETE FROM {side} WHERE {side_col} = ?"))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE {col} IN ("));
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_ref());
+        }
+        q.push(")");
+        n += q.build().execute(&mut *conn).await?.rows_affected();
     }
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }

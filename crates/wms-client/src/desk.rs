@@ -154,22 +154,14 @@ impl Station {
         let k = key();
         Ok(self
             .session()
-            .json(|t| {
-                Call::post(path, body.clone())
-                    .idempotency_key(&k)
-                    .bearer(t)
-            })
+            .json(|t| Call::post(path, body.clone()).idempotency_key(&k).bearer(t))
             .await?)
     }
 
     async fn post_unit(&self, path: &str, body: serde_json::Value) -> Result<(), StationError> {
         let k = key();
         self.session()
-            .raw(|t| {
-                Call::post(path, body.clone())
-                    .idempotency_key(&k)
-                    .bearer(t)
-            })
+            .raw(|t| Call::post(path, body.clone()).idempotency_key(&k).bearer(t))
             .await?;
         Ok(())
     }
@@ -200,7 +192,9 @@ impl Station {
     pub async fn find_order(&self, code: &str) -> Result<Order, StationError> {
         let code = code.trim();
         if code.is_empty() || code.len() > 128 {
-            return Err(StationError::OrderNotFound(code.chars().take(128).collect()));
+            return Err(StationError::OrderNotFound(
+                code.chars().take(128).collect(),
+            ));
         }
         let id = match self.cached_order_id(code).await? {
             Some(id) => id,
@@ -231,18 +225,11 @@ impl Station {
 
     /// The cached order whose id or channel order id is `code`.
     async fn cached_order_id(&self, code: &str) -> Result<Option<String>, StationError> {
-        // An order id is a key lookup; only a channel order id needs the cached orders opened.
+        // An order id is a key lookup; a channel order id one through the blind index.
         if let Ok(Some(o)) = self.cache().order(code).await {
             return Ok(Some(o.id));
         }
-        for cached in self.cache().order_ids().await? {
-            if let Ok(Some(o)) = self.cache().order(&cached).await
-                && o.external_id == code
-            {
-                return Ok(Some(o.id));
-            }
-        }
-        Ok(None)
+        Ok(self.cache().order_id_by_external(code).await?)
     }
 
     /// One item scanned at the bench. A wrong item, one too many or a lot not allocated here is

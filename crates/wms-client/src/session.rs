@@ -61,6 +61,10 @@ pub struct Session {
     api: ApiClient,
     secrets: Box<dyn SecretStore>,
     access: Mutex<Option<Access>>,
+    /// One refresh at a time: concurrent calls (a sync reads order details several at once) that
+    /// all find the access token expired must not each present the same refresh token — the
+    /// second presentation is a replay, and the server revokes the whole family.
+    renewing: tokio::sync::Mutex<()>,
 }
 
 impl Session {
@@ -69,6 +73,7 @@ impl Session {
             api,
             secrets,
             access: Mutex::new(None),
+            renewing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -115,6 +120,24 @@ impl Session {
 
     /// Rotates the refresh token for a new access token.
     pub async fn refresh(&self) -> Result<Zeroizing<String>, SessionError> {
+        let _turn = self.renewing.lock().await;
+        self.rotate().await
+    }
+
+    /// A new access token unless another call renewed it while this one waited its turn:
+    /// `stale` is the token the server refused (`None`: there was none).
+    async fn renew(&self, stale: Option<&str>) -> Result<Zeroizing<String>, SessionError> {
+        let _turn = self.renewing.lock().await;
+        if let Some(t) = self.cached_access()
+            && stale != Some(t.as_str())
+        {
+            return Ok(t);
+        }
+        self.rotate().await
+    }
+
+    /// Presents the refresh token once; only under `renewing`.
+    async fn rotate(&self) -> Result<Zeroizing<String>, SessionError> {
         let rt = self
             .secrets
             .get(REFRESH_TOKEN)?
@@ -140,7 +163,7 @@ impl Session {
     pub async fn access_token(&self) -> Result<Zeroizing<String>, SessionError> {
         match self.cached_access() {
             Some(t) => Ok(t),
-            None => self.refresh().await,
+            None => self.renew(None).await,
         }
     }
 
@@ -162,8 +185,7 @@ impl Session {
         match self.api.raw(make(&token)).await {
             // Refused before anything happened on the server: safe to send once more.
             Err(ApiError::Problem { status: 401, .. }) => {
-                self.forget_access();
-                let token = self.refresh().await?;
+                let token = self.renew(Some(token.as_str())).await?;
                 Ok(self.api.raw(make(&token)).await?)
             }
             other => Ok(other?),

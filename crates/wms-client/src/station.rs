@@ -5,6 +5,7 @@
 //! the secret store (OS keyring, or `DATA/secrets/` as the explicit fallback).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -178,7 +179,26 @@ pub struct StationOptions {
     /// The label printer's resolution (203 or 300 dpi) chosen at this station; without it, the
     /// station profile's, else 203.
     pub label_dpi: Option<u32>,
+    /// The cached working set expires this long after the last successful sync: a station that
+    /// has not reached the server for longer does not pack against what it last knew (orders
+    /// with an action in the outbox are kept).
+    pub cache_ttl: Duration,
+    /// A cached recipient (label fields) is dropped this long after it was read.
+    pub recipient_ttl: Duration,
+    /// The rows of the cache may take at most this many bytes; beyond it the least recently
+    /// written orders are evicted after a sync (an evicted order is read from the server when
+    /// scanned).
+    pub cache_cap_bytes: u64,
 }
+
+/// Default [`StationOptions::cache_ttl`]: a week.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Default [`StationOptions::recipient_ttl`]: a day.
+pub const DEFAULT_RECIPIENT_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Default [`StationOptions::cache_cap_bytes`]: 1 GiB.
+pub const DEFAULT_CACHE_CAP_BYTES: u64 = 1 << 30;
+/// The meta key of the last successful sync, in Unix milliseconds.
+const LAST_SYNC_MS: &str = "last_sync_ms";
 
 impl Default for StationOptions {
     fn default() -> Self {
@@ -192,6 +212,9 @@ impl Default for StationOptions {
             label_font: PathBuf::from(label::DEFAULT_FONT),
             feed_page: sync::FEED_PAGE,
             label_dpi: None,
+            cache_ttl: DEFAULT_CACHE_TTL,
+            recipient_ttl: DEFAULT_RECIPIENT_TTL,
+            cache_cap_bytes: DEFAULT_CACHE_CAP_BYTES,
         }
     }
 }
@@ -482,13 +505,16 @@ impl Station {
             .and_then(|k| CacheKey::from_bytes(&k))
             .ok_or(StationError::CacheKeyMissing(kind.describe()))?;
         let cache = Cache::open(&data_dir.join(CACHE_FILE), &key).await?;
-        Ok(Self {
+        let station = Self {
             data_dir: data_dir.to_path_buf(),
             config,
             session,
             cache,
             options,
-        })
+        };
+        // Stale data is dropped before anything can be read from it, online or not.
+        station.expire_stale_cache().await?;
+        Ok(station)
     }
 
     #[must_use]
@@ -572,6 +598,7 @@ impl Station {
         progress: &mut (dyn FnMut(&SyncEvent) + Send),
     ) -> Result<SyncReport, StationError> {
         let replay = self.replay_outbox().await?;
+        let expired = self.expire_stale_cache().await?;
         let mut report = match self.feed_cursor().await? {
             Some(cursor) => {
                 let source = sync::FeedSource::new(
@@ -592,8 +619,52 @@ impl Station {
             None => self.full_load(progress).await?,
         };
         report.outbox = replay;
+        report.expired = expired;
         self.cache.set_meta("last_sync", &now_rfc3339()).await?;
+        self.cache
+            .set_meta(LAST_SYNC_MS, &cache::now_ms().to_string())
+            .await?;
+        report.evicted_orders = self
+            .cache
+            .evict_orders_to(self.options.cache_cap_bytes)
+            .await?;
+        if report.evicted_orders > 0 {
+            tracing::warn!(
+                evicted = report.evicted_orders,
+                cap_bytes = self.options.cache_cap_bytes,
+                "local cache over its size cap: least recently written orders evicted"
+            );
+        }
         Ok(report)
+    }
+
+    /// Applies the cache's time limits: recipients older than their TTL go; the whole working
+    /// set goes when the last successful sync is older than the cache TTL (the next sync is then
+    /// a full load). Returns whether the working set expired.
+    pub async fn expire_stale_cache(&self) -> Result<bool, StationError> {
+        let now = cache::now_ms();
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        self.cache
+            .purge_recipients_before(now.saturating_sub(ms(self.options.recipient_ttl)))
+            .await?;
+        let last: Option<i64> = self
+            .cache
+            .meta(LAST_SYNC_MS)
+            .await?
+            .and_then(|v| v.parse().ok());
+        match last {
+            Some(at) if now.saturating_sub(at) > ms(self.options.cache_ttl) => {
+                let (orders, skus) = self.cache.expire_working_set(FEED_CURSOR).await?;
+                self.cache.delete_meta(LAST_SYNC_MS).await?;
+                tracing::warn!(
+                    orders,
+                    skus,
+                    "local cache expired (no successful sync within its TTL): working set dropped"
+                );
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// The whole working set from the list endpoints, ending with the feed head read before it.
@@ -838,20 +909,21 @@ impl Station {
         let dpi = self.label_dpi()?;
         // A printer that is not there fails here, before the server counts a print.
         print::probe(printer).await?;
-        let (bytes, source, prints) = match self.server_label(order_id, seq, dpi, reprint_reason).await {
-            Ok(Some((zpl, prints))) => (zpl, LabelSource::Server, Some(prints)),
-            Ok(None) => {
-                let (_, zpl) = self.render_label(order_id, Some(seq)).await?;
-                (zpl, LabelSource::LocalFallback, None)
-            }
-            Err(e) if e.is_offline() => {
-                return Err(StationError::LabelUnavailableOffline {
-                    order: order_id.to_owned(),
-                    package: seq,
-                });
-            }
-            Err(e) => return Err(e),
-        };
+        let (bytes, source, prints) =
+            match self.server_label(order_id, seq, dpi, reprint_reason).await {
+                Ok(Some((zpl, prints))) => (zpl, LabelSource::Server, Some(prints)),
+                Ok(None) => {
+                    let (_, zpl) = self.render_label(order_id, Some(seq)).await?;
+                    (zpl, LabelSource::LocalFallback, None)
+                }
+                Err(e) if e.is_offline() => {
+                    return Err(StationError::LabelUnavailableOffline {
+                        order: order_id.to_owned(),
+                        package: seq,
+                    });
+                }
+                Err(e) => return Err(e),
+            };
         print::send_raw(printer, &bytes).await?;
         tracing::info!(order = order_id, package = seq, printer = %printer, bytes = bytes.len(), ?source, ?prints, "label printed");
         Ok(PrintOutcome {

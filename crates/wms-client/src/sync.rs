@@ -88,6 +88,10 @@ pub struct SyncReport {
     /// The feed's head as last seen.
     pub head: Option<i64>,
     pub outbox: ReplayReport,
+    /// The cached working set had outlived its TTL and was dropped before this (full) load.
+    pub expired: bool,
+    /// Orders evicted afterwards to keep the cache under its size cap.
+    pub evicted_orders: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -151,7 +155,34 @@ pub struct ListSnapshot<'a> {
 
 const SKU_PAGE: usize = 1000;
 const ORDER_PAGE: usize = 500;
-const DETAIL_BATCH: usize = 50;
+const DETAIL_BATCH: usize = 200;
+/// Order details in flight at once: enough to hide the round trip, few enough not to crowd out
+/// the other stations' requests on the server.
+const DETAIL_CONCURRENCY: usize = 8;
+
+/// Each order's detail (`GET /api/v1/orders/{id}`), [`DETAIL_CONCURRENCY`] at a time, in the
+/// order asked; `None` for an order the server no longer has (404).
+async fn order_details(
+    session: &Session,
+    ids: &[String],
+) -> Result<Vec<(String, Option<Order>)>, SessionError> {
+    use futures_util::{StreamExt, TryStreamExt};
+    futures_util::stream::iter(ids)
+        .map(|id| async move {
+            let path = format!("/api/v1/orders/{id}");
+            match session
+                .json::<Order, _>(|t| Call::get(path.as_str()).bearer(t))
+                .await
+            {
+                Ok(o) => Ok((id.clone(), Some(o))),
+                Err(SessionError::Api(e)) if e.status() == Some(404) => Ok((id.clone(), None)),
+                Err(e) => Err(e),
+            }
+        })
+        .buffered(DETAIL_CONCURRENCY)
+        .try_collect()
+        .await
+}
 
 /// One page of the SKU list (by seller SKU, after `after`).
 async fn sku_page(session: &Session, after: Option<&str>) -> Result<Vec<Sku>, SessionError> {
@@ -260,24 +291,15 @@ impl ChangeSource for ListSnapshot<'_> {
                         }));
                     }
                     let end = (self.next_detail + DETAIL_BATCH).min(self.ids.len());
-                    let mut changes = Vec::with_capacity(end - self.next_detail);
-                    for id in &self.ids[self.next_detail..end] {
-                        let path = format!("/api/v1/orders/{id}");
-                        match self
-                            .session
-                            .json::<Order, _>(|t| Call::get(path.as_str()).bearer(t))
-                            .await
-                        {
-                            Ok(o) => changes.push(Change::Order(Box::new(o))),
+                    let changes = order_details(self.session, &self.ids[self.next_detail..end])
+                        .await?
+                        .into_iter()
+                        .map(|(id, order)| match order {
+                            Some(o) => Change::Order(Box::new(o)),
                             // Gone between the list and the detail read.
-                            Err(crate::session::SessionError::Api(e))
-                                if e.status() == Some(404) =>
-                            {
-                                changes.push(Change::OrderGone(id.clone()));
-                            }
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
+                            None => Change::OrderGone(id),
+                        })
+                        .collect();
                     let fetched = end - self.next_detail;
                     self.next_detail = end;
                     return Ok(Some(ChangeBatch {
@@ -409,31 +431,29 @@ impl ChangeSource for FeedSource<'_> {
         let mut entries: Vec<_> = last.into_iter().collect();
         entries.sort_by_key(|(_, (seq, _))| *seq);
 
+        // Orders are read again (several at once) and applied in feed order with the rest.
+        let to_read: Vec<String> = entries
+            .iter()
+            .filter(|((entity, _), (_, op))| entity == "order" && op != "delete")
+            .map(|((_, id), _)| id.clone())
+            .collect();
+        let fetched = to_read.len();
+        let mut details: HashMap<String, Option<Order>> = order_details(self.session, &to_read)
+            .await?
+            .into_iter()
+            .collect();
         let mut changes = Vec::new();
-        let mut fetched = 0;
         let mut skus_wanted = HashSet::new();
         for ((entity, id), (_, op)) in entries {
             match (entity.as_str(), op.as_str()) {
                 ("order", "delete") => changes.push(Change::OrderGone(id)),
-                ("order", _) => {
-                    let path = format!("/api/v1/orders/{id}");
-                    fetched += 1;
-                    match self
-                        .session
-                        .json::<Order, _>(|t| Call::get(path.as_str()).bearer(t))
-                        .await
-                    {
-                        Ok(o) if self.working_set.contains(&o.status) => {
-                            changes.push(Change::Order(Box::new(o)));
-                        }
-                        // Dispatched, cancelled, delivered, not yet released: not ours now.
-                        Ok(o) => changes.push(Change::OrderGone(o.id)),
-                        Err(SessionError::Api(e)) if e.status() == Some(404) => {
-                            changes.push(Change::OrderGone(id));
-                        }
-                        Err(e) => return Err(e.into()),
+                ("order", _) => match details.remove(&id).flatten() {
+                    Some(o) if self.working_set.contains(&o.status) => {
+                        changes.push(Change::Order(Box::new(o)));
                     }
-                }
+                    // Dispatched, cancelled, delivered, not yet released — or gone: not ours now.
+                    _ => changes.push(Change::OrderGone(id)),
+                },
                 ("sku", "delete") => changes.push(Change::SkuGone(id)),
                 ("sku", _) => {
                     skus_wanted.insert(id);

@@ -233,3 +233,56 @@ async fn a_delta_cut_between_pages_resumes_from_the_stored_cursor() {
     assert_eq!(cached_ids(&station).await, all, "nothing lost");
     assert_eq!(station.cache().counts().await.unwrap().orders, 14);
 }
+
+/// The size: an initial sync of 10,000 orders (the station's working set set to the
+/// received orders, so no allocation pass is needed to put them there), every one in the cache and
+/// readable, then an idle delta that reads nothing; one order changed is one order fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_of_ten_thousand_orders() {
+    const N: usize = 10_000;
+    let server = Server::start(200, N).await;
+    // Signed in before the station (its TOTP step must not be older than the station's).
+    let admin = server.admin_client(-1).await;
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("station");
+    harness::clear_of_step_boundary().await;
+    let mut options = harness::options(StorePreference::Auto);
+    options.working_set = vec!["received".into()];
+    let station = Station::login(&dir, server.login_params(Some(server.totp(0))), options)
+        .await
+        .unwrap();
+    let mut last_progress = 0;
+    let report = station
+        .sync(&mut |e: &wms_client::SyncEvent| {
+            if let wms_client::SyncEvent::Orders { loaded, total } = e {
+                assert!(*loaded >= last_progress && loaded <= total, "{e:?}");
+                last_progress = *loaded;
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.mode, SyncMode::Full);
+    assert_eq!((report.orders, report.skus), (N, 200));
+    assert_eq!(report.fetched_orders, N);
+    assert_eq!(last_progress, N);
+    let cached = cached_ids(&station).await;
+    assert_eq!(cached.len(), N);
+    let server_ids: BTreeSet<String> = admin.order_ids("received").await.into_iter().collect();
+    assert_eq!(cached, server_ids, "exactly the server's received orders");
+    // Every row opens (sealed under the cache key, bound to its id).
+    for id in cached.iter().step_by(997) {
+        let o = station.cache().order(id).await.unwrap().expect("cached");
+        assert_eq!(&o.id, id);
+        assert_eq!(o.status, "received");
+    }
+
+    let idle = station.sync(&mut |_| {}).await.unwrap();
+    assert_eq!(idle.mode, SyncMode::Delta);
+    assert_eq!((idle.changes, idle.fetched_orders), (0, 0));
+
+    let one = cached.iter().next().unwrap().clone();
+    admin.cancel(&one).await;
+    let delta = station.sync(&mut |_| {}).await.unwrap();
+    assert_eq!((delta.fetched_orders, delta.removed_orders), (1, 1));
+    assert_eq!(cached_ids(&station).await.len(), N - 1);
+}

@@ -13,6 +13,7 @@ mod bench;
 mod cli;
 mod devices;
 mod feed;
+mod limits;
 mod offline;
 mod printing;
 mod session_cache;

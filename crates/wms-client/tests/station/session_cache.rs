@@ -92,6 +92,13 @@ async fn full_cycle(pref: StorePreference, kind: SecretStoreKind, orders: usize)
         .collect();
     needles.push(recipient["name"].as_str().unwrap().to_owned());
     needles.push(recipient["address1"].as_str().unwrap().to_owned());
+    // Channel order ids (indexed by a keyed tag) and seller SKUs / barcodes (likewise).
+    let packed_view = admin.get(&format!("/api/v1/orders/{packed_id}")).await;
+    needles.push(packed_view["external_id"].as_str().unwrap().to_owned());
+    needles.extend(
+        skus.iter()
+            .map(|s| s["seller_sku"].as_str().unwrap().to_owned()),
+    );
     needles.extend(
         recipient["name"]
             .as_str()
