@@ -53,6 +53,7 @@ const TENANT: &str = "bench";
 const SKU_PAGE: usize = 1000;
 const ORDER_PAGE: usize = 500;
 const DETAIL_BATCH: usize = 200;
+const VIEW_PAGE: usize = 200;
 const DETAIL_CONCURRENCY: usize = 8;
 const ROWS_PER_STATEMENT: usize = 500;
 /// Targets of issue 6.
@@ -293,7 +294,7 @@ async fn main() -> anyhow::Result<()> {
         "| station login | 1 | {login_ms:.0} ms | TLS, Argon2id + TOTP on the server, device registration, cache open |"
     );
     println!(
-        "| **initial sync** (`station.sync`, full load) | {} orders + {} SKUs | **{sync_s:.2} s** (target < {SYNC_TARGET_S} s: {}) | network + server + JSON + sealing + SQLite, as the station does it (SKU and list pages one after another, details {DETAIL_CONCURRENCY} in flight) |",
+        "| **initial sync** (`station.sync`, full load) | {} orders + {} SKUs | **{sync_s:.2} s** (target < {SYNC_TARGET_S} s: {}) | network + server + JSON + sealing + SQLite, as the station does it (SKU pages of {SKU_PAGE}, then whole orders in pages of {VIEW_PAGE}; each page written while the next is read) |",
         report.orders,
         report.skus,
         verdict(sync_s < SYNC_TARGET_S, sync_s / SYNC_TARGET_S)
@@ -320,12 +321,18 @@ async fn main() -> anyhow::Result<()> {
         phases.sku_decode.as_secs_f64()
     );
     println!(
-        "| replay: order list pages (`GET /orders?status=`, {ORDER_PAGE}/page) | {} ids | {:.2} s | network + server |",
+        "| replay: order pages (`GET /orders/views?status=`, {VIEW_PAGE}/page), what the sync reads | {n_orders} | {:.2} s ({:.1} MB) | network + server; JSON decode {:.2} s |",
+        phases.views.as_secs_f64(),
+        phases.views_bytes as f64 / 1e6,
+        phases.views_decode.as_secs_f64()
+    );
+    println!(
+        "| replay, for comparison: order list pages (`GET /orders?status=`, {ORDER_PAGE}/page) | {} ids | {:.2} s | network + server (an older server's path) |",
         phases.ids.len(),
         phases.list.as_secs_f64()
     );
     println!(
-        "| replay: order details (`GET /orders/{{id}}`, {DETAIL_CONCURRENCY} in flight) | {n_orders} | {:.2} s ({detail_avg_ms:.2} ms per order, {:.1} MB) | network + server; JSON decode {:.2} s |",
+        "| replay, for comparison: order details (`GET /orders/{{id}}`, {DETAIL_CONCURRENCY} in flight) | {n_orders} | {:.2} s ({detail_avg_ms:.2} ms per order, {:.1} MB) | network + server; JSON decode {:.2} s |",
         phases.detail.as_secs_f64(),
         phases.detail_bytes as f64 / 1e6,
         phases.detail_decode.as_secs_f64()
@@ -563,6 +570,9 @@ struct Phases {
     sku_decode: Duration,
     sku_bytes: usize,
     list: Duration,
+    views: Duration,
+    views_bytes: usize,
+    views_decode: Duration,
     detail: Duration,
     detail_decode: Duration,
     detail_bytes: usize,
@@ -581,6 +591,9 @@ async fn replay_phases(
         sku_decode: Duration::ZERO,
         sku_bytes: 0,
         list: Duration::ZERO,
+        views: Duration::ZERO,
+        views_bytes: 0,
+        views_decode: Duration::ZERO,
         detail: Duration::ZERO,
         detail_decode: Duration::ZERO,
         detail_bytes: 0,
@@ -605,6 +618,30 @@ async fn replay_phases(
         p.skus.extend(page);
         if n < SKU_PAGE {
             break;
+        }
+    }
+    for status in working_set {
+        let mut before: Option<String> = None;
+        loop {
+            let mut c = Call::get("/api/v1/orders/views")
+                .query("status", status.clone())
+                .query("limit", VIEW_PAGE.to_string())
+                .bearer(token);
+            if let Some(b) = &before {
+                c = c.query("before", b.clone());
+            }
+            let t = Instant::now();
+            let r = api.raw(c).await?;
+            p.views += t.elapsed();
+            p.views_bytes += r.body.len();
+            let t = Instant::now();
+            let page: Vec<Order> = serde_json::from_slice(&r.body)?;
+            p.views_decode += t.elapsed();
+            let n = page.len();
+            before = page.last().map(|o| o.id.clone());
+            if n < VIEW_PAGE {
+                break;
+            }
         }
     }
     let t = Instant::now();

@@ -2,14 +2,16 @@
 //!
 //! The sync engine consumes a [`ChangeSource`]: batches of upserts and tombstones, with a cursor.
 //! The first load is a [`ListSnapshot`]: it reads the change feed's head first, then walks the
-//! list endpoints (orders by status with paging, each order's detail, all SKUs) and ends with a
+//! list endpoints (all SKUs, then whole orders by status a page at a time — from an older server,
+//! the order list and each order's detail) and ends with a
 //! *complete snapshot* marker — whatever the cache holds that the snapshot did not name is gone —
 //! and with the head it read as the cursor. Every later sync is a [`FeedSource`]: the tenant's
 //! change feed (`GET /api/v1/changes?after=CURSOR`) page by page; each changed order is fetched
 //! again and kept only while it is in the station's working set (an order that was dispatched,
 //! cancelled or delivered leaves the cache), a `delete` is a tombstone. Each batch is applied
 //! together with its cursor in one cache transaction, so a crash or a cut connection resumes
-//! from the last applied page: nothing is skipped, nothing applied twice.
+//! from the last applied page: nothing is skipped, nothing applied twice. The next batch is read
+//! from the server while the current one is written.
 
 use std::collections::{HashMap, HashSet};
 
@@ -135,6 +137,12 @@ enum Phase {
     Skus {
         after: Option<String>,
     },
+    /// Whole orders, a page at a time (`GET /api/v1/orders/views`).
+    Views {
+        status: usize,
+        before: Option<String>,
+    },
+    /// A server without the views endpoint: ids from the list, then each order's detail.
     List {
         status: usize,
         before: Option<String>,
@@ -155,6 +163,8 @@ pub struct ListSnapshot<'a> {
 
 const SKU_PAGE: usize = 1000;
 const ORDER_PAGE: usize = 500;
+/// Whole orders per page of `GET /api/v1/orders/views`.
+const VIEW_PAGE: usize = 200;
 const DETAIL_BATCH: usize = 200;
 /// Order details in flight at once: enough to hide the round trip, few enough not to crowd out
 /// the other stations' requests on the server.
@@ -229,7 +239,7 @@ impl ChangeSource for ListSnapshot<'_> {
                 Phase::Skus { after } => {
                     let page = sku_page(self.session, after.as_deref()).await?;
                     self.phase = if page.len() < SKU_PAGE {
-                        Phase::List {
+                        Phase::Views {
                             status: 0,
                             before: None,
                         }
@@ -241,6 +251,65 @@ impl ChangeSource for ListSnapshot<'_> {
                     if !page.is_empty() {
                         return Ok(Some(ChangeBatch {
                             changes: page.into_iter().map(Change::Sku).collect(),
+                            ..ChangeBatch::default()
+                        }));
+                    }
+                }
+                Phase::Views { status, before } => {
+                    let Some(st) = self.statuses.get(*status).cloned() else {
+                        self.phase = Phase::Details;
+                        continue;
+                    };
+                    let before_q = before.clone();
+                    let page: Vec<Order> = match self
+                        .session
+                        .json(|t| {
+                            let mut c = Call::get("/api/v1/orders/views")
+                                .query("status", st.clone())
+                                .query("limit", VIEW_PAGE.to_string())
+                                .bearer(t);
+                            if let Some(b) = &before_q {
+                                c = c.query("before", b.clone());
+                            }
+                            c
+                        })
+                        .await
+                    {
+                        Ok(page) => page,
+                        // An older server: list the ids, then read each order.
+                        Err(SessionError::Api(e))
+                            if e.status() == Some(404) && self.ids.is_empty() =>
+                        {
+                            self.phase = Phase::List {
+                                status: 0,
+                                before: None,
+                            };
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    let next_status = *status + 1;
+                    self.phase = match page.last() {
+                        Some(last) if page.len() >= VIEW_PAGE => Phase::Views {
+                            status: *status,
+                            before: Some(last.id.clone()),
+                        },
+                        _ => Phase::Views {
+                            status: next_status,
+                            before: None,
+                        },
+                    };
+                    self.ids.extend(page.iter().map(|o| o.id.clone()));
+                    // Already read whole: the details phase has nothing left to fetch for these.
+                    self.next_detail = self.ids.len();
+                    if !page.is_empty() {
+                        return Ok(Some(ChangeBatch {
+                            orders_total: Some(self.ids.len()),
+                            fetched_orders: page.len(),
+                            changes: page
+                                .into_iter()
+                                .map(|o| Change::Order(Box::new(o)))
+                                .collect(),
                             ..ChangeBatch::default()
                         }));
                     }
@@ -507,7 +576,8 @@ pub async fn run(
         .into_iter()
         .map(|r| r.order_id)
         .collect();
-    while let Some(batch) = source.next_batch().await? {
+    let mut next = source.next_batch().await?;
+    while let Some(batch) = next {
         let mut orders = Vec::new();
         let mut skus = Vec::new();
         let mut gone_orders = Vec::new();
@@ -557,15 +627,17 @@ pub async fn run(
             .map(|c| (FEED_CURSOR, c))
             .into_iter()
             .collect();
-        let (removed_orders, removed_skus) = cache
-            .apply(&CacheBatch {
-                orders: &orders,
-                skus: &skus,
-                gone_orders: &gone_orders,
-                gone_skus: &gone_skus,
-                meta: &meta,
-            })
-            .await?;
+        // Written while the next batch is read (a failed write wins over what was read).
+        let cache_batch = CacheBatch {
+            orders: &orders,
+            skus: &skus,
+            gone_orders: &gone_orders,
+            gone_skus: &gone_skus,
+            meta: &meta,
+        };
+        let (applied, read) = tokio::join!(cache.apply(&cache_batch), source.next_batch());
+        let (removed_orders, removed_skus) = applied?;
+        next = read?;
         report.fetched_orders += batch.fetched_orders;
         report.changes += batch.changes_read;
         if !skus.is_empty() {

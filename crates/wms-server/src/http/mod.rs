@@ -99,6 +99,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(control_api::approve_count))
         .routes(routes!(control_api::reject_count))
         .routes(routes!(orders_api::list, orders_api::create))
+        .routes(routes!(orders_api::views))
         .routes(routes!(orders_api::get, orders_api::edit))
         .routes(routes!(orders_api::batch_pick_list))
         .routes(routes!(orders_api::recipient))

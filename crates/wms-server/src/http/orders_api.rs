@@ -62,6 +62,25 @@ pub async fn list(
     Ok(axum::Json(orders::list(&mut auth.tx, &q).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/orders/views", tag = "orders", security(("bearer" = [])), params(OrderQuery),
+    responses((status = 200, description = "A page of the list, each order as `GET /api/v1/orders/{id}` shows it (recipient masked): a station's full load reads pages instead of one order at a time", body = Vec<OrderView>),
+        (status = 422, body = Problem)))]
+pub async fn views(
+    mut auth: Authorized<req::Pack, ReadOnly>,
+    ApiQuery(q): ApiQuery<OrderQuery>,
+) -> Result<axum::Json<Vec<OrderView>>, ApiError> {
+    let page = orders::list(&mut auth.tx, &q).await?;
+    let (backend, keys) = (auth.state.db.backend(), auth.keys.clone());
+    let mut views = Vec::with_capacity(page.len());
+    for o in page {
+        // Listed in this same snapshot, so it is there.
+        if let Some(v) = orders::view(&mut auth.tx, backend, &keys, &o.id, false).await? {
+            views.push(v);
+        }
+    }
+    Ok(axum::Json(views))
+}
+
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "The order; the recipient masked", body = OrderView), (status = 404, body = Problem)))]
 pub async fn get(
