@@ -737,7 +737,7 @@ async fn write_paths(dir: &Path, skus: &[Sku], orders: &[Order]) -> anyhow::Resu
         "CREATE TABLE orders (id TEXT PRIMARY KEY NOT NULL, status TEXT NOT NULL, updated_at INTEGER NOT NULL, payload BLOB NOT NULL)",
         "CREATE INDEX orders_status ON orders (status)",
         "CREATE TABLE skus (id TEXT PRIMARY KEY NOT NULL, updated_at INTEGER NOT NULL, payload BLOB NOT NULL)",
-        "CREATE TABLE barcodes (tag BLOB PRIMARY KEY NOT NULL, sku_id TEXT NOT NULL)",
+        "CREATE TABLE barcodes (tag BLOB PRIMARY KEY NOT NULL, sku_id TEXT NOT NULL) WITHOUT ROWID",
         "CREATE INDEX barcodes_sku ON barcodes (sku_id)",
     ] {
         sqlx::query(ddl).execute(&pool).await?;
