@@ -11,6 +11,8 @@ use crate::model::{Order, Sku};
 use crate::station::{Station, StationError};
 use crate::tls::Fingerprint;
 
+pub use wms_core::ledger::MovementKind;
+
 /// The SHA-256 fingerprint of the certificate `server` presents, for a person to confirm before
 /// it is pinned (first contact). Nothing is trusted here: the connection is made against an
 /// impossible pin and the certificate seen is read from the refusal.
@@ -69,6 +71,43 @@ pub struct StockQuery {
     pub batch: Option<String>,
     pub expiring_before: Option<String>,
     pub low_stock: Option<bool>,
+    pub limit: Option<u32>,
+}
+
+/// One line of the stock ledger as `GET /api/v1/movements` lists it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MovementRow {
+    /// Sorts by time: the cursor for paging backwards.
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub kind: MovementKind,
+    /// The seller SKU.
+    pub sku: String,
+    /// Location codes; which sides a kind uses is `MovementKind::sides`.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub lot: Option<String>,
+    pub quantity: i64,
+    pub reason_code: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// Filters of a movement query (all optional); newest first.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct MovementQuery {
+    pub sku: Option<String>,
+    pub kind: Option<MovementKind>,
+    /// Movements at or after this time (epoch milliseconds).
+    pub since_ms: Option<i64>,
+    /// Page backwards: movements strictly older than this movement id.
+    pub before: Option<String>,
+    /// 1–1000 (the server's default: 200).
     pub limit: Option<u32>,
 }
 
@@ -318,6 +357,26 @@ impl Station {
             query.push(("limit", l.to_string()));
         }
         self.get_json("/api/v1/stock", &query).await
+    }
+
+    /// The stock ledger, newest first: by SKU, kind and time, paged backwards with `before`.
+    pub async fn movements(&self, q: &MovementQuery) -> Result<Vec<MovementRow>, StationError> {
+        let mut query = Vec::new();
+        for (k, v) in [("sku", &q.sku), ("before", &q.before)] {
+            if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                query.push((k, v.to_owned()));
+            }
+        }
+        if let Some(k) = q.kind {
+            query.push(("kind", k.as_str().to_owned()));
+        }
+        if let Some(ms) = q.since_ms {
+            query.push(("since_ms", ms.to_string()));
+        }
+        if let Some(l) = q.limit {
+            query.push(("limit", l.to_string()));
+        }
+        self.get_json("/api/v1/movements", &query).await
     }
 
     /// Amazon orders at risk of Amazon's automatic cancellation.

@@ -1,9 +1,12 @@
 //! The packing bench through the station (what the desktop app's packer screen calls): the
 //! certificate fingerprint on first contact, an order found by its channel order id, item scans
 //! (a wrong item and one too many refused with nothing counted), a package, a carrier booking, a
-//! label preview that is not a print, a void with its reason, and the supervisor's reads.
+//! label preview that is not a print, a void with its reason, and the supervisor's reads (stock
+//! balances, the movement history).
 
-use wms_client::desk::{self, StockQuery};
+use wms_client::Station;
+use wms_client::api::Call;
+use wms_client::desk::{self, MovementKind, MovementQuery, StockQuery};
 use wms_client::secrets::StorePreference;
 
 use crate::harness::{self, Server};
@@ -156,4 +159,125 @@ async fn pack_book_preview_void_at_the_bench() {
         assert_eq!(e.code(), "forbidden", "{e}");
     }
     sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn movement_history_newest_first_filtered_and_paged() {
+    let server = Server::start(3, 0).await;
+    let admin = server.admin_client(0).await;
+    // JP-00002 is not lot-tracked; the demo received 40 of it. Three more receipts, in order.
+    for reference in ["GRN-1", "GRN-2", "GRN-3"] {
+        admin
+            .api
+            .raw(
+                Call::post(
+                    "/api/v1/stock/receive",
+                    serde_json::json!({"sku": "JP-00002", "location": "RCV-01-01", "quantity": 5, "reference": reference}),
+                )
+                .bearer(&admin.token),
+            )
+            .await
+            .unwrap();
+    }
+    let data = tempfile::tempdir().unwrap();
+    let station =
+        harness::login(&server, &data.path().join("station"), StorePreference::Auto).await;
+
+    let all = station.movements(&MovementQuery::default()).await.unwrap();
+    assert!(
+        all.iter().any(|m| m.sku != "JP-00002"),
+        "unfiltered: every SKU"
+    );
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+
+    let q = MovementQuery {
+        sku: Some(" JP-00002 ".into()),
+        ..MovementQuery::default()
+    };
+    let mine = station.movements(&q).await.unwrap();
+    let refs: Vec<Option<&str>> = mine.iter().map(|m| m.reference.as_deref()).collect();
+    assert_eq!(
+        refs,
+        [Some("GRN-3"), Some("GRN-2"), Some("GRN-1"), Some("demo")],
+        "{mine:?}"
+    );
+    let newest = &mine[0];
+    assert_eq!(newest.kind, MovementKind::Receive);
+    assert_eq!(
+        (newest.from.as_deref(), newest.to.as_deref()),
+        (None, Some("RCV-01-01"))
+    );
+    assert_eq!(
+        (newest.quantity, newest.reason_code.as_str()),
+        (5, "receipt")
+    );
+    assert!(newest.lot.is_none());
+    assert!(
+        mine.windows(2).all(|w| w[0].at >= w[1].at),
+        "newest first: {mine:?}"
+    );
+
+    // Two at a time, then the older ones with `before`.
+    let page = |before: Option<String>| MovementQuery {
+        before,
+        limit: Some(2),
+        ..q.clone()
+    };
+    let first = station.movements(&page(None)).await.unwrap();
+    let ids = |rows: &[desk::MovementRow]| rows.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&first), ids(&mine[..2]));
+    let older = station
+        .movements(&page(Some(first[1].id.clone())))
+        .await
+        .unwrap();
+    assert_eq!(ids(&older), ids(&mine[2..]));
+    let none = station
+        .movements(&page(Some(older[1].id.clone())))
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "nothing older: {none:?}");
+
+    // The kind filter: no moves yet; the receipts are there.
+    let moves = MovementQuery {
+        kind: Some(MovementKind::Move),
+        ..q.clone()
+    };
+    assert!(station.movements(&moves).await.unwrap().is_empty());
+    let receipts = MovementQuery {
+        kind: Some(MovementKind::Receive),
+        ..q.clone()
+    };
+    assert_eq!(station.movements(&receipts).await.unwrap().len(), 4);
+    // Since a time after every movement: none.
+    let later = MovementQuery {
+        since_ms: Some(i64::MAX / 2),
+        ..q.clone()
+    };
+    assert!(station.movements(&later).await.unwrap().is_empty());
+
+    // A limit out of range: refused by the server with the field named.
+    let err = station
+        .movements(&MovementQuery {
+            limit: Some(0),
+            ..MovementQuery::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "validation_failed", "{err}");
+    assert!(err.to_string().contains("limit"), "{err}");
+
+    // A packer may not read the ledger.
+    let packer_data = tempfile::tempdir().unwrap();
+    let packer = Station::login(
+        &packer_data.path().join("station"),
+        server.packer_login_params(),
+        harness::options(StorePreference::Auto),
+    )
+    .await
+    .unwrap();
+    let err = packer
+        .movements(&MovementQuery::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "forbidden", "{err}");
 }
