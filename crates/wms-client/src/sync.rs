@@ -194,6 +194,17 @@ async fn order_details(
         .await
 }
 
+/// One page of an order listing by status, newest first, before the order id `before`.
+fn status_page(path: &str, status: &str, limit: usize, before: Option<&str>) -> Call {
+    let c = Call::get(path)
+        .query("status", status)
+        .query("limit", limit.to_string());
+    match before {
+        Some(b) => c.query("before", b),
+        None => c,
+    }
+}
+
 /// One page of the SKU list (by seller SKU, after `after`).
 async fn sku_page(session: &Session, after: Option<&str>) -> Result<Vec<Sku>, SessionError> {
     session
@@ -264,14 +275,8 @@ impl ChangeSource for ListSnapshot<'_> {
                     let page: Vec<Order> = match self
                         .session
                         .json(|t| {
-                            let mut c = Call::get("/api/v1/orders/views")
-                                .query("status", st.clone())
-                                .query("limit", VIEW_PAGE.to_string())
-                                .bearer(t);
-                            if let Some(b) = &before_q {
-                                c = c.query("before", b.clone());
-                            }
-                            c
+                            status_page("/api/v1/orders/views", &st, VIEW_PAGE, before_q.as_deref())
+                                .bearer(t)
                         })
                         .await
                     {
@@ -323,14 +328,8 @@ impl ChangeSource for ListSnapshot<'_> {
                     let page: Vec<OrderSummary> = self
                         .session
                         .json(|t| {
-                            let mut c = Call::get("/api/v1/orders")
-                                .query("status", st.clone())
-                                .query("limit", ORDER_PAGE.to_string())
-                                .bearer(t);
-                            if let Some(b) = &before_q {
-                                c = c.query("before", b.clone());
-                            }
-                            c
+                            status_page("/api/v1/orders", &st, ORDER_PAGE, before_q.as_deref())
+                                .bearer(t)
                         })
                         .await?;
                     let next_status = *status + 1;
