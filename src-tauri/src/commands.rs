@@ -21,6 +21,7 @@ pub const COMMANDS: &[&str] = &[
     "set_printer_profile",
     "test_print",
     "stock",
+    "movements",
     "exceptions",
     "feedback_retry",
     "users",

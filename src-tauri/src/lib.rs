@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};
 use tokio::sync::RwLock;
-use wms_client::desk::{self, StockQuery};
+use wms_client::desk::{self, MovementKind, MovementQuery, StockQuery};
 use wms_client::print::{self, PrinterTarget};
 use wms_client::station::{LoginParams, StationOptions};
 use wms_client::{Station, StationError, SyncEvent};
@@ -865,6 +865,71 @@ async fn stock(
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+pub struct MovementView {
+    id: String,
+    at: String,
+    kind: MovementKind,
+    sku: String,
+    from: Option<String>,
+    to: Option<String>,
+    lot: Option<String>,
+    quantity: i64,
+    reason: String,
+    user: String,
+    reference: Option<String>,
+}
+
+/// A movement kind from the UI: taken as text so that an unknown one is refused with the
+/// contract's `validation_failed`, not a bare deserialisation error. Empty means any kind.
+fn movement_kind(kind: Option<&str>) -> Result<Option<MovementKind>> {
+    kind.filter(|k| !k.is_empty())
+        .map(|k| {
+            k.parse()
+                .map_err(|_| AppError::invalid(format!("kind: no movement kind {k:?}")))
+        })
+        .transpose()
+}
+
+/// The stock ledger, newest first.
+#[tauri::command]
+async fn movements(
+    desk: State<'_, Desk>,
+    sku: Option<String>,
+    kind: Option<String>,
+    since_ms: Option<i64>,
+    before: Option<String>,
+    limit: Option<u32>,
+) -> Result<Vec<MovementView>> {
+    let q = MovementQuery {
+        sku,
+        kind: movement_kind(kind.as_deref())?,
+        since_ms,
+        before,
+        limit,
+    };
+    with_station!(desk, |s| {
+        Ok(s.movements(&q)
+            .await?
+            .into_iter()
+            .map(|m| MovementView {
+                id: m.id,
+                at: m.at,
+                kind: m.kind,
+                sku: m.sku,
+                from: m.from,
+                to: m.to,
+                lot: m.lot,
+                quantity: m.quantity,
+                reason: m.reason_code,
+                user: m.user_id,
+                reference: m.reference,
+            })
+            .collect())
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExceptionItem {
     kind: &'static str,
     order_id: String,
@@ -1137,6 +1202,7 @@ pub fn run() {
             set_printer_profile,
             test_print,
             stock,
+            movements,
             exceptions,
             feedback_retry,
             users,
@@ -1158,6 +1224,18 @@ pub fn run() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_movement_kind_is_one_of_the_ledgers_or_none() {
+        assert_eq!(movement_kind(None).unwrap(), None);
+        assert_eq!(movement_kind(Some("")).unwrap(), None);
+        for k in MovementKind::ALL {
+            assert_eq!(movement_kind(Some(k.as_str())).unwrap(), Some(k));
+        }
+        let e = movement_kind(Some("teleport")).unwrap_err();
+        assert_eq!(e.code, "validation_failed");
+        assert!(e.message.contains("teleport"), "{}", e.message);
+    }
 
     #[test]
     fn the_permission_set_grants_exactly_the_commands() {

@@ -34,6 +34,9 @@ test('axe: no serious or critical violations on login, packer, supervisor and ad
     await page.getByTestId('tab-exceptions').click();
     await page.getByTestId('exceptions').waitFor();
     found[`supervisor-exceptions/${locale}`] = await axe(page);
+    await page.getByTestId('tab-movements').click();
+    await page.getByTestId('movements').waitFor();
+    found[`supervisor-movements/${locale}`] = await axe(page);
 
     await page.getByTestId('nav-admin').click();
     await page.getByTestId('users').waitFor();

@@ -83,3 +83,101 @@ test('exceptions board: retry a failed Amazon feedback', async () => {
   assert.doesNotMatch(await table.innerText(), /Amazon feedback failed/);
   await context.close();
 });
+
+async function movements(config = {}) {
+  const r = await inventory(config);
+  await r.page.getByTestId('tab-movements').click();
+  return r;
+}
+
+test('movements: newest first, 200 at a time, "Load older" pages back with before', async () => {
+  const { page, context, problems } = await movements();
+  const count = page.getByTestId('movement-count');
+  await count.getByText('200 movements (older ones not loaded yet)').waitFor();
+  assert.deepEqual((await callsOf(page, 'movements'))[0].args, { sku: null, kind: null, sinceMs: null, before: null, limit: 200 });
+  const first = page.locator('[data-testid=movements-viewport] [role=row]').first();
+  const cells = await first.getByRole('cell').allInnerTexts();
+  // Local (Japan) time, the kind in words, the SKU, locations, quantity, reason, user, reference.
+  assert.deepEqual(cells, ['28 Nov 2026, 17:30', 'Receipt', 'TEA-GREEN-100', '', 'RCV-01-01', '', '1', 'receipt', '0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b', 'GRN-2250']);
+  await screenshot(page, 'supervisor-movements');
+
+  // Scrolled to the end of the first page, then the older ones appended below.
+  await page.getByTestId('movements-viewport').focus();
+  await page.keyboard.press('End');
+  await page.getByTestId('load-older').click();
+  await count.getByText('250 movements').waitFor();
+  const [, older] = await callsOf(page, 'movements');
+  assert.deepEqual(older.args, { sku: null, kind: null, sinceMs: null, before: '0193a1b2-000051', limit: 200 });
+  assert.equal(await page.getByTestId('movements').getAttribute('aria-rowcount'), '251');
+  assert.notEqual(await page.getByTestId('movements-viewport').evaluate((el) => el.scrollTop), 0, 'the reader keeps their place');
+  assert.equal(await page.getByTestId('load-older').count(), 0, 'nothing older');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('movements: filter by SKU, kind and date; the next page keeps the filters searched with', async () => {
+  const { page, context } = await movements({ movementRows: 1200 });
+  const count = page.getByTestId('movement-count');
+  await count.getByText('200 movements (older ones not loaded yet)').waitFor();
+  await page.getByLabel('SKU', { exact: true }).fill(' SNACK-SENBEI ');
+  await page.getByLabel('Kind').selectOption({ label: 'Pick' });
+  await page.getByLabel('On or after').fill('2026-11-01');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForFunction(() => window.__mock.callsOf('movements').length === 2);
+  // Midnight in Japan on 1 November 2026.
+  const sinceMs = Date.parse('2026-10-31T15:00:00Z');
+  assert.deepEqual((await callsOf(page, 'movements'))[1].args, { sku: 'SNACK-SENBEI', kind: 'pick', sinceMs, before: null, limit: 200 });
+  await count.getByText(/^\d+ movements$/).waitFor();
+  const rows = page.locator('[data-testid=movements-viewport] [role=row]');
+  const n = await rows.count();
+  assert.ok(n > 0);
+  for (let i = 0; i < n; i++) {
+    const c = await rows.nth(i).getByRole('cell').allInnerTexts();
+    assert.equal(c[1], 'Pick');
+    assert.equal(c[2], 'SNACK-SENBEI');
+  }
+
+  // Only the SKU: more than a page; editing a field without searching does not change the next page.
+  await page.getByLabel('Kind').selectOption('');
+  await page.getByLabel('On or after').fill('');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await count.getByText('200 movements (older ones not loaded yet)').waitFor();
+  await page.getByLabel('SKU', { exact: true }).fill('CUP-YUNOMI');
+  await page.getByTestId('load-older').click();
+  await count.getByText('400 movements').waitFor();
+  const calls = await callsOf(page, 'movements');
+  assert.equal(calls.length, 4);
+  assert.equal(calls[3].args.sku, 'SNACK-SENBEI');
+  assert.ok(calls[3].args.before);
+  await context.close();
+});
+
+test('movements: a clear empty state when nothing matches', async () => {
+  const { page, context } = await movements();
+  await page.getByTestId('movement-count').getByText('200 movements (older ones not loaded yet)').waitFor();
+  await page.getByLabel('On or after').fill('2027-01-01');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByTestId('movements-empty').getByText('No movements match these filters.').waitFor();
+  assert.equal(await page.getByTestId('movements').count(), 0);
+  assert.equal(await page.getByTestId('load-older').count(), 0);
+  await context.close();
+});
+
+test('movements: errors are shown; a failed "Load older" keeps the rows', async () => {
+  const { page, context } = await movements({ failNext: { movements: { code: 'forbidden', message: 'supervisor only' } } });
+  await page.getByRole('alert').getByText('Your role may not do this.').waitFor();
+  assert.equal(await page.getByTestId('movements').count(), 0);
+  assert.equal(await page.getByTestId('movements-empty').count(), 0, 'an error is not "no movements"');
+
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByTestId('movement-count').getByText('200 movements (older ones not loaded yet)').waitFor();
+  assert.equal(await page.getByRole('alert').count(), 0);
+  await page.evaluate(() => (window.__MOCK_CONFIG__.failNext = { movements: { code: 'offline', message: 'connection refused' } }));
+  await page.getByTestId('load-older').click();
+  await page.getByRole('alert').getByText('The server cannot be reached. The action was not done.').waitFor();
+  assert.equal(await page.getByTestId('movements').getAttribute('aria-rowcount'), '201', 'the rows stay');
+  await page.getByTestId('load-older').click();
+  await page.getByTestId('movement-count').getByText('250 movements').waitFor();
+  assert.equal(await page.getByRole('alert').count(), 0);
+  await context.close();
+});

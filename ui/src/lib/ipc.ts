@@ -99,6 +99,25 @@ export type StockRow = {
   allocated: number;
   available: number;
 };
+export type MovementKind = 'receive' | 'putaway' | 'move' | 'adjust' | 'count' | 'reserve' | 'unreserve' | 'pick' | 'ship' | 'return' | 'dispose';
+export const MOVEMENT_KINDS: readonly MovementKind[] = ['receive', 'putaway', 'move', 'adjust', 'count', 'reserve', 'unreserve', 'pick', 'ship', 'return', 'dispose'];
+export type MovementRow = {
+  /** The cursor for `before` (older pages). */
+  id: string;
+  /** RFC 3339, UTC. */
+  at: string;
+  kind: MovementKind;
+  sku: string;
+  from: string | null;
+  to: string | null;
+  lot: string | null;
+  quantity: number;
+  /** A reason code. */
+  reason: string;
+  /** A user id. */
+  user: string;
+  reference: string | null;
+};
 export type ExceptionKind = 'feedback_failed' | 'at_risk' | 'carrier_error' | 'outbox_conflict';
 export type ExceptionItem = {
   kind: ExceptionKind;
@@ -130,6 +149,15 @@ export type StockFilter = {
   lot: string | null;
   expiringBefore: string | null;
   lowStock: boolean | null;
+  limit: number | null;
+};
+export type MovementFilter = {
+  sku: string | null;
+  kind: MovementKind | null;
+  /** At or after (epoch ms). */
+  sinceMs: number | null;
+  /** A movement id: the page older than it. */
+  before: string | null;
   limit: number | null;
 };
 export type AuditResult = { ok: boolean; checked: number; brokenAt: string | null };
@@ -208,6 +236,7 @@ export const ipc = {
   setPrinterProfile: (profile: PrinterProfile) => call<PrinterProfile>('set_printer_profile', { profile }),
   testPrint: () => call<{ printer: string; bytes: number }>('test_print'),
   stock: (f: StockFilter) => call<StockRow[]>('stock', f),
+  movements: (f: MovementFilter) => call<MovementRow[]>('movements', f),
   exceptions: () => call<ExceptionItem[]>('exceptions'),
   feedbackRetry: (orderId: string, seq: number) => call<null>('feedback_retry', { orderId, seq }),
   users: () => call<UserRow[]>('users'),

@@ -13,6 +13,8 @@ type Config = {
   outboxPending?: number;
   mfa?: boolean;
   stockRows?: number;
+  /** How many stock movements the ledger holds (default 250: more than one page of 200). */
+  movementRows?: number;
   printerConfigured?: boolean;
   /** cmd → AppError to reject the next call of that command with. */
   failNext?: Record<string, Obj>;
@@ -139,6 +141,50 @@ function stockRows(): Obj[] {
     };
   }
   return (stockCache = rows);
+}
+
+// The stock ledger, newest first: ids sort like the server's (time-ordered), one every 7 minutes.
+type Movement = { id: string; at: string; kind: string; sku: string; from: string | null; to: string | null; lot: string | null; quantity: number; reason: string; user: string; reference: string | null };
+let movementCache: Movement[] | null = null;
+function movementRows(): Movement[] {
+  if (movementCache) return movementCache;
+  const n = cfg.movementRows ?? 250;
+  const newest = Date.parse('2026-11-28T08:30:00Z');
+  const users = ['0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b', '0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5c'];
+  const skus = ['TEA-GREEN-100', 'CUP-YUNOMI', 'SNACK-SENBEI'];
+  // kind, from, to, reason, reference: the sides each kind uses (see wms-core's ledger).
+  const shapes: [string, string | null, string | null, string, (i: number) => string | null][] = [
+    ['receive', null, 'RCV-01-01', 'receipt', (i) => `GRN-${2000 + i}`],
+    ['putaway', 'RCV-01-01', 'A-01-01-02', 'putaway', () => null],
+    ['reserve', 'A-01-01-02', null, 'order', (i) => `ord-${i}`],
+    ['pick', 'A-01-01-02', 'PACK-01-01', 'pick', (i) => `ord-${i}`],
+    ['ship', 'PACK-01-01', null, 'shipment', (i) => `ord-${i}`],
+    ['move', 'A-01-01-02', 'B-02-01-03', 'replenish', () => null],
+    ['count', null, 'B-02-01-03', 'count_variance', (i) => `CC-${i}`],
+    ['adjust', 'B-02-01-03', null, 'damaged', () => null],
+    ['return', null, 'RET-01-01', 'customer_return', (i) => `RMA-${i}`],
+    ['dispose', 'RET-01-01', null, 'expired', () => null],
+  ];
+  const rows: Movement[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const [kind, from, to, reason, reference] = shapes[i % shapes.length];
+    const sku = skus[i % skus.length];
+    const seq = n - i;
+    rows[i] = {
+      id: `0193a1b2-${String(seq).padStart(6, '0')}`,
+      at: new Date(newest - i * 7 * 60_000).toISOString(),
+      kind,
+      sku,
+      from,
+      to,
+      lot: sku === 'SNACK-SENBEI' ? `L2026-${String(1 + (i % 9)).padStart(2, '0')}` : null,
+      quantity: 1 + (i % 12),
+      reason,
+      user: users[i % users.length],
+      reference: reference(seq),
+    };
+  }
+  return (movementCache = rows);
 }
 
 const calls: { cmd: string; args: Obj }[] = [];
@@ -339,6 +385,17 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (a.expiringBefore) rows = rows.filter((r) => r.expiry !== null && String(r.expiry) <= String(a.expiringBefore));
       if (a.lowStock) rows = rows.filter((r) => (r.available as number) <= 12);
       return rows;
+    }
+    case 'movements': {
+      if (state.role === 'packer') throw fail('forbidden', 'supervisor only');
+      const limit = a.limit == null ? 200 : Number(a.limit);
+      if (!(limit >= 1 && limit <= 1000)) throw fail('validation_failed', 'limit must be between 1 and 1000');
+      let rows = movementRows();
+      if (a.sku) rows = rows.filter((r) => r.sku === a.sku);
+      if (a.kind) rows = rows.filter((r) => r.kind === a.kind);
+      if (a.sinceMs != null) rows = rows.filter((r) => Date.parse(r.at) >= Number(a.sinceMs));
+      if (a.before) rows = rows.filter((r) => r.id < String(a.before));
+      return rows.slice(0, limit);
     }
     case 'exceptions':
       return state.exceptions;

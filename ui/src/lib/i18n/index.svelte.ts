@@ -52,6 +52,16 @@ export function fmtDateTime(iso: string | null): string {
   return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(d);
 }
 
+/**
+ * The first millisecond of a calendar date (YYYY-MM-DD) in Japan, the zone fmtDateTime shows
+ * (UTC+9 all year: no daylight saving time). Null for anything else.
+ */
+export function dayStartMs(ymd: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
+  if (!m) return null;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - 9 * 3_600_000;
+}
+
 /** A calendar date (YYYY-MM-DD): formatted without a time zone shift. */
 export function fmtDate(ymd: string | null): string {
   if (!ymd) return '';
