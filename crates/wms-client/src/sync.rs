@@ -172,26 +172,44 @@ const DETAIL_CONCURRENCY: usize = 8;
 
 /// Each order's detail (`GET /api/v1/orders/{id}`), [`DETAIL_CONCURRENCY`] at a time, in the
 /// order asked; `None` for an order the server no longer has (404).
+///
+/// A queue of named futures rather than a stream of closures: the closures' borrowed arguments
+/// made the caller's future `Send` only for one lifetime, which the desktop shell's async
+/// commands (`Send` for every lifetime) cannot use.
 async fn order_details(
     session: &Session,
     ids: &[String],
 ) -> Result<Vec<(String, Option<Order>)>, SessionError> {
-    use futures_util::{StreamExt, TryStreamExt};
-    futures_util::stream::iter(ids)
-        .map(|id| async move {
-            let path = format!("/api/v1/orders/{id}");
-            match session
-                .json::<Order, _>(|t| Call::get(path.as_str()).bearer(t))
-                .await
-            {
-                Ok(o) => Ok((id.clone(), Some(o))),
-                Err(SessionError::Api(e)) if e.status() == Some(404) => Ok((id.clone(), None)),
-                Err(e) => Err(e),
-            }
-        })
-        .buffered(DETAIL_CONCURRENCY)
-        .try_collect()
+    use futures_util::stream::{FuturesOrdered, StreamExt};
+    let mut out = Vec::with_capacity(ids.len());
+    let mut pending = ids.iter();
+    let mut in_flight = FuturesOrdered::new();
+    loop {
+        while in_flight.len() < DETAIL_CONCURRENCY
+            && let Some(id) = pending.next()
+        {
+            in_flight.push_back(order_detail(session, id));
+        }
+        match in_flight.next().await {
+            Some(read) => out.push(read?),
+            None => return Ok(out),
+        }
+    }
+}
+
+async fn order_detail(
+    session: &Session,
+    id: &str,
+) -> Result<(String, Option<Order>), SessionError> {
+    let path = format!("/api/v1/orders/{id}");
+    match session
+        .json::<Order, _>(|t| Call::get(path.as_str()).bearer(t))
         .await
+    {
+        Ok(o) => Ok((id.to_owned(), Some(o))),
+        Err(SessionError::Api(e)) if e.status() == Some(404) => Ok((id.to_owned(), None)),
+        Err(e) => Err(e),
+    }
 }
 
 /// One page of an order listing by status, newest first, before the order id `before`.
