@@ -336,10 +336,15 @@ impl Cache {
 
     /// The blind-index tag of a channel order id (domain-separated from barcode tags).
     fn order_tag(&self, external_id: &str) -> Result<Vec<u8>, CacheError> {
+        self.blind_tag(b"order-external-id\0", external_id)
+    }
+
+    /// HMAC-SHA256 under the index key of `domain` + the trimmed value: a blind-index tag.
+    fn blind_tag(&self, domain: &[u8], value: &str) -> Result<Vec<u8>, CacheError> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key[..])
             .map_err(|_| CacheError::Encoding("index key".into()))?;
-        mac.update(b"order-external-id\0");
-        mac.update(external_id.trim().as_bytes());
+        mac.update(domain);
+        mac.update(value.trim().as_bytes());
         Ok(mac.finalize().into_bytes().to_vec())
     }
 
@@ -444,11 +449,9 @@ impl Cache {
 
     // ------------------------------------------------------------------ SKUs
 
+    /// Barcode tags carry no domain prefix (tags already cached stay valid).
     fn barcode_tag(&self, code: &str) -> Result<Vec<u8>, CacheError> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key[..])
-            .map_err(|_| CacheError::Encoding("index key".into()))?;
-        mac.update(code.trim().as_bytes());
-        Ok(mac.finalize().into_bytes().to_vec())
+        self.blind_tag(b"", code)
     }
 
     /// Upserts SKUs and their barcode index entries in one transaction.

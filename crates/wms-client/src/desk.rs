@@ -63,6 +63,21 @@ pub struct StockRow {
     pub available: i64,
 }
 
+/// The text filters given (trimmed, empty ones left out), as query parameters.
+fn text_filters<'a, const N: usize>(
+    fields: [(&'a str, &Option<String>); N],
+) -> Vec<(&'a str, String)> {
+    fields
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| (k, v.to_owned()))
+        })
+        .collect()
+}
+
 /// Filters of a stock query (all optional).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct StockQuery {
@@ -338,18 +353,12 @@ impl Station {
 
     /// Stock balances by SKU, location, lot or expiry.
     pub async fn stock(&self, q: &StockQuery) -> Result<Vec<StockRow>, StationError> {
-        let mut query = Vec::new();
-        let fields = [
+        let mut query = text_filters([
             ("sku", &q.sku),
             ("location", &q.location),
             ("batch", &q.batch),
             ("expiring_before", &q.expiring_before),
-        ];
-        for (k, v) in fields {
-            if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                query.push((k, v.to_owned()));
-            }
-        }
+        ]);
         if q.low_stock == Some(true) {
             query.push(("low_stock", "true".to_owned()));
         }
@@ -361,12 +370,7 @@ impl Station {
 
     /// The stock ledger, newest first: by SKU, kind and time, paged backwards with `before`.
     pub async fn movements(&self, q: &MovementQuery) -> Result<Vec<MovementRow>, StationError> {
-        let mut query = Vec::new();
-        for (k, v) in [("sku", &q.sku), ("before", &q.before)] {
-            if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                query.push((k, v.to_owned()));
-            }
-        }
+        let mut query = text_filters([("sku", &q.sku), ("before", &q.before)]);
         if let Some(k) = q.kind {
             query.push(("kind", k.as_str().to_owned()));
         }
