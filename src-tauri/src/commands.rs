@@ -32,4 +32,11 @@ pub const COMMANDS: &[&str] = &[
     "device_wipe",
     "set_device_printer_profile",
     "audit_verify",
+    "adjustments",
+    "adjust",
+    "adjustment_decide",
+    "count_create",
+    "count_get",
+    "count_enter",
+    "count_decide",
 ];

@@ -126,6 +126,9 @@ macro_rules! with_station {
     }};
 }
 
+// After `with_station!`, which its commands use.
+mod office;
+
 /// The codes after which this station's local data is gone (see wms-client's `device`).
 fn is_erasure(code: &str) -> bool {
     matches!(code, "device_wiped" | "device_revoked")
@@ -1213,6 +1216,13 @@ pub fn run() {
             device_wipe,
             set_device_printer_profile,
             audit_verify,
+            office::adjustments,
+            office::adjust,
+            office::adjustment_decide,
+            office::count_create,
+            office::count_get,
+            office::count_enter,
+            office::count_decide,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -37,6 +37,9 @@ test('axe: no serious or critical violations on login, packer, supervisor and ad
     await page.getByTestId('tab-movements').click();
     await page.getByTestId('movements').waitFor();
     found[`supervisor-movements/${locale}`] = await axe(page);
+    await page.getByTestId('tab-approvals').click();
+    await page.getByTestId('adjustments').waitFor();
+    found[`supervisor-approvals/${locale}`] = await axe(page);
 
     await page.getByTestId('nav-admin').click();
     await page.getByTestId('users').waitFor();

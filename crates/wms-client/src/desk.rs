@@ -199,7 +199,7 @@ fn key() -> String {
 }
 
 impl Station {
-    async fn post_json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn post_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: serde_json::Value,
@@ -212,7 +212,11 @@ impl Station {
             .await?)
     }
 
-    async fn post_unit(&self, path: &str, body: serde_json::Value) -> Result<(), StationError> {
+    pub(crate) async fn post_unit(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<(), StationError> {
         let k = key();
         self.session()
             .raw(|t| Call::post(path, body.clone()).idempotency_key(&k).bearer(t))
@@ -220,7 +224,7 @@ impl Station {
         Ok(())
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],

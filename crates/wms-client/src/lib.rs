@@ -20,6 +20,7 @@ pub mod desk;
 pub mod device;
 pub mod label;
 pub mod model;
+pub mod office;
 pub mod outbox;
 pub mod print;
 pub mod secrets;

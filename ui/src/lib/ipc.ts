@@ -161,6 +161,42 @@ export type MovementFilter = {
   limit: number | null;
 };
 export type AuditResult = { ok: boolean; checked: number; brokenAt: string | null };
+export type AdjustmentStatus = 'pending' | 'approved' | 'rejected';
+export const ADJUSTMENT_STATUSES: readonly AdjustmentStatus[] = ['pending', 'approved', 'rejected'];
+/** Reason codes the form offers (the server takes any code up to 64 characters). */
+export const ADJUSTMENT_REASONS: readonly string[] = ['damaged', 'lost', 'found', 'expired', 'count_correction'];
+export type AdjustmentRow = {
+  id: string;
+  sku: string;
+  /** A location code. */
+  location: string;
+  lot: string | null;
+  /** Positive: stock found; negative: written off. */
+  delta: number;
+  /** A reason code. */
+  reason: string;
+  status: AdjustmentStatus;
+  /** A user id. */
+  requestedBy: string;
+  /** RFC 3339, UTC. */
+  requestedAt: string;
+  decidedBy: string | null;
+};
+export type NewAdjustment = { sku: string; location: string; lot: string | null; delta: number; reason: string };
+export type AdjustOutcome = { outcome: 'applied' | 'pending_approval'; requestId: string | null };
+export type CountStatus = 'open' | 'counted' | 'approved' | 'rejected';
+export type CountTask = {
+  id: string;
+  sku: string;
+  location: string;
+  lot: string | null;
+  status: CountStatus;
+  /** On hand when the count was entered. */
+  expected: number | null;
+  counted: number | null;
+  /** counted − expected. */
+  variance: number | null;
+};
 export type LogoutOutcome = { revokedOnServer: boolean; outboxDiscarded: number };
 
 export class AppError extends Error {
@@ -248,6 +284,13 @@ export const ipc = {
   setDevicePrinterProfile: (deviceId: string, profile: PrinterProfile) =>
     call<null>('set_device_printer_profile', { deviceId, profile }),
   auditVerify: () => call<AuditResult>('audit_verify'),
+  adjustments: (status: AdjustmentStatus | null) => call<AdjustmentRow[]>('adjustments', { status }),
+  adjust: (a: NewAdjustment) => call<AdjustOutcome>('adjust', a),
+  adjustmentDecide: (id: string, approve: boolean) => call<AdjustmentStatus>('adjustment_decide', { id, approve }),
+  countCreate: (sku: string, location: string, lot: string | null) => call<CountTask>('count_create', { sku, location, lot }),
+  countGet: (id: string) => call<CountTask>('count_get', { id }),
+  countEnter: (id: string, counted: number) => call<CountTask>('count_enter', { id, counted }),
+  countDecide: (id: string, approve: boolean) => call<CountTask>('count_decide', { id, approve }),
 };
 
 export const events = {

@@ -187,6 +187,34 @@ function movementRows(): Movement[] {
   return (movementCache = rows);
 }
 
+// Stock adjustments waiting for a second supervisor (above the threshold of 10 units) and
+// decided ones; ME is the signed-in user, whose own requests the server refuses to approve.
+const ME = '0193a1b2-7c4d-7e5f-8a9b-00000000a11e';
+const OTHER = '0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5c';
+const ADJUST_THRESHOLD = 10;
+type Adjustment = { id: string; sku: string; location: string; lot: string | null; delta: number; reason: string; status: string; requestedBy: string; requestedAt: string; decidedBy: string | null };
+const adjustments: Adjustment[] = [
+  { id: 'adj-0003', sku: 'TEA-GREEN-100', location: 'A-01-01-02', lot: null, delta: -24, reason: 'damaged', status: 'pending', requestedBy: OTHER, requestedAt: '2026-11-28T07:40:00Z', decidedBy: null },
+  { id: 'adj-0002', sku: 'SNACK-SENBEI', location: 'B-02-01-03', lot: 'L2026-03', delta: 15, reason: 'found', status: 'pending', requestedBy: ME, requestedAt: '2026-11-28T06:10:00Z', decidedBy: null },
+  { id: 'adj-0001', sku: 'CUP-YUNOMI', location: 'A-01-01-02', lot: null, delta: -12, reason: 'lost', status: 'approved', requestedBy: OTHER, requestedAt: '2026-11-27T02:00:00Z', decidedBy: ME },
+];
+let adjustSeq = 3;
+// Cycle counts by id; on hand at every counted place is 40.
+type Count = { id: string; sku: string; location: string; lot: string | null; status: string; expected: number | null; counted: number | null; variance: number | null };
+const counts = new Map<string, Count>([
+  ['cnt-0001', { id: 'cnt-0001', sku: 'CUP-YUNOMI', location: 'A-01-01-02', lot: null, status: 'counted', expected: 40, counted: 38, variance: -2 }],
+]);
+let countSeq = 1;
+const KNOWN_SKUS = new Set(['TEA-GREEN-100', 'CUP-YUNOMI', 'SNACK-SENBEI']);
+function supervisor(): void {
+  if (state.role === 'packer') throw fail('forbidden', 'supervisor only');
+}
+function countOf(id: unknown): Count {
+  const c = counts.get(String(id));
+  if (!c) throw fail('not_found', 'count task not found');
+  return c;
+}
+
 const calls: { cmd: string; args: Obj }[] = [];
 
 function info(): Obj {
@@ -447,6 +475,61 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (p.labelFormat !== 'zpl203' && p.labelFormat !== 'zpl300') throw fail('validation_failed', 'labelFormat');
       d.printerProfile = { labelPrinter: p.labelPrinter ?? null, labelFormat: p.labelFormat, documentPrinter: p.documentPrinter ?? null };
       return null;
+    }
+    case 'adjustments': {
+      supervisor();
+      const st = a.status == null ? 'pending' : String(a.status);
+      if (!['pending', 'approved', 'rejected'].includes(st)) throw fail('validation_failed', 'status must be pending, approved or rejected');
+      return adjustments.filter((r) => r.status === st);
+    }
+    case 'adjust': {
+      supervisor();
+      const delta = Number(a.delta);
+      if (!KNOWN_SKUS.has(String(a.sku))) throw fail('unknown_sku', `no SKU \`${String(a.sku)}\``);
+      if (!String(a.reason ?? '').trim()) throw fail('ledger_missing_reason', 'an adjustment needs a reason code');
+      if (!Number.isInteger(delta) || delta === 0) throw fail('ledger_non_positive_quantity', 'delta must not be zero');
+      if (Math.abs(delta) <= ADJUST_THRESHOLD) return { outcome: 'applied', requestId: null };
+      const id = `adj-${String(++adjustSeq).padStart(4, '0')}`;
+      adjustments.unshift({ id, sku: String(a.sku), location: String(a.location), lot: (a.lot as string | null) ?? null, delta, reason: String(a.reason), status: 'pending', requestedBy: ME, requestedAt: '2026-11-28T10:00:00Z', decidedBy: null });
+      return { outcome: 'pending_approval', requestId: id };
+    }
+    case 'adjustment_decide': {
+      supervisor();
+      const r = adjustments.find((x) => x.id === a.id);
+      if (!r) throw fail('not_found', 'adjustment request not found');
+      if (r.status !== 'pending') throw fail('adjustment_already_decided', `this request is already ${r.status}`);
+      // The server refuses the requester either decision.
+      if (r.requestedBy === ME) throw fail('four_eyes_required', 'another supervisor must approve an adjustment you requested');
+      r.status = a.approve ? 'approved' : 'rejected';
+      r.decidedBy = ME;
+      return r.status;
+    }
+    case 'count_create': {
+      supervisor();
+      if (!KNOWN_SKUS.has(String(a.sku))) throw fail('unknown_sku', `no SKU \`${String(a.sku)}\``);
+      const id = `cnt-${String(++countSeq).padStart(4, '0')}`;
+      const c: Count = { id, sku: String(a.sku), location: String(a.location), lot: (a.lot as string | null) ?? null, status: 'open', expected: null, counted: null, variance: null };
+      counts.set(id, c);
+      return { ...c };
+    }
+    case 'count_get':
+      supervisor();
+      return { ...countOf(a.id) };
+    case 'count_enter': {
+      supervisor();
+      const c = countOf(a.id);
+      if (c.status !== 'open' && c.status !== 'counted') throw fail('count_already_decided', `this count is already ${c.status}`);
+      const n = Number(a.counted);
+      if (!Number.isInteger(n) || n < 0) throw fail('invalid_quantity', 'counted must be 0 or more');
+      Object.assign(c, { status: 'counted', expected: 40, counted: n, variance: n - 40 });
+      return { ...c };
+    }
+    case 'count_decide': {
+      supervisor();
+      const c = countOf(a.id);
+      if (c.status !== 'counted') throw fail('count_not_counted', `this count is ${c.status}: enter the count first`);
+      c.status = a.approve ? 'approved' : 'rejected';
+      return { ...c };
     }
     case 'audit_verify':
       return { ok: true, checked: 4821, brokenAt: null };

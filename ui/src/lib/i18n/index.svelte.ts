@@ -44,6 +44,11 @@ export function fmtNumber(n: number): string {
   return new Intl.NumberFormat(intlLocale()).format(n);
 }
 
+/** A change of quantity: "+5", "-3" (null: empty). */
+export function fmtSigned(n: number | null): string {
+  return n == null ? '' : (n > 0 ? '+' : '') + fmtNumber(n);
+}
+
 /** Date-time: RFC 3339 in, local wall-clock out. Unparseable strings are shown as they came. */
 export function fmtDateTime(iso: string | null): string {
   if (!iso) return '';
