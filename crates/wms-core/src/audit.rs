@@ -45,10 +45,15 @@ pub enum AuditAction {
     DeviceWipeRequested,
     DeviceWiped,
     DeviceProfileChanged,
+    RetentionChanged,
+    RetentionRun,
+    DataExported,
+    DataCorrected,
+    DataErased,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 35] = [
         Self::TenantCreated,
         Self::UserCreated,
         Self::LoginOk,
@@ -79,6 +84,11 @@ impl AuditAction {
         Self::DeviceWipeRequested,
         Self::DeviceWiped,
         Self::DeviceProfileChanged,
+        Self::RetentionChanged,
+        Self::RetentionRun,
+        Self::DataExported,
+        Self::DataCorrected,
+        Self::DataErased,
     ];
 
     #[must_use]
@@ -114,6 +124,11 @@ impl AuditAction {
             Self::DeviceWipeRequested => "device_wipe_requested",
             Self::DeviceWiped => "device_wiped",
             Self::DeviceProfileChanged => "device_profile_changed",
+            Self::RetentionChanged => "retention_changed",
+            Self::RetentionRun => "retention_run",
+            Self::DataExported => "data_exported",
+            Self::DataCorrected => "data_corrected",
+            Self::DataErased => "data_erased",
         }
     }
 
@@ -241,6 +256,17 @@ pub struct ChainVerifier<'k> {
     tenant: TenantId,
     prev: Vec<u8>,
     next_seq: i64,
+    /// The sequence number the walk started after (0, or a retention anchor's).
+    start_seq: i64,
+}
+
+/// Where a chain resumes after retention removed its oldest events: the sequence number and hash
+/// of the last event removed. The first kept event must link to it, so removing more than
+/// retention did (or anything after it) is still a broken link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: Vec<u8>,
 }
 
 impl<'k> ChainVerifier<'k> {
@@ -251,6 +277,20 @@ impl<'k> ChainVerifier<'k> {
             tenant,
             prev: GENESIS.to_vec(),
             next_seq: 1,
+            start_seq: 0,
+        }
+    }
+
+    /// A verifier that starts after `anchor` (the last event retention removed) instead of at
+    /// the genesis.
+    #[must_use]
+    pub fn resume(key: &'k [u8], tenant: TenantId, anchor: &Anchor) -> Self {
+        Self {
+            key,
+            tenant,
+            prev: anchor.hash.clone(),
+            next_seq: anchor.seq + 1,
+            start_seq: anchor.seq,
         }
     }
 
@@ -280,7 +320,19 @@ impl<'k> ChainVerifier<'k> {
     /// Number of links verified so far.
     #[must_use]
     pub fn verified(&self) -> i64 {
+        self.next_seq - 1 - self.start_seq
+    }
+
+    /// The sequence number of the last link verified (or of the anchor, before any).
+    #[must_use]
+    pub fn last_seq(&self) -> i64 {
         self.next_seq - 1
+    }
+
+    /// The hash the next link must carry as its predecessor.
+    #[must_use]
+    pub fn last_hash(&self) -> &[u8] {
+        &self.prev
     }
 }
 
@@ -371,6 +423,38 @@ mod tests {
         );
         // And a chain of another tenant does not verify as ours.
         assert!(verify(b"k", TenantId::new(), &chain(b"k", t, 2)).is_err());
+    }
+
+    #[test]
+    fn a_chain_resumes_after_its_pruned_prefix() {
+        let t = TenantId::new();
+        let links = chain(b"k", t, 6);
+        let anchor = Anchor {
+            seq: 3,
+            hash: links[2].hash.clone(),
+        };
+        let mut v = ChainVerifier::resume(b"k", t, &anchor);
+        for l in &links[3..] {
+            assert_eq!(v.push(l), Ok(()));
+        }
+        assert_eq!((v.verified(), v.last_seq()), (3, 6));
+        assert_eq!(v.last_hash(), &links[5].hash[..]);
+        // Pruning one more event than the anchor says is a gap.
+        let mut v = ChainVerifier::resume(b"k", t, &anchor);
+        assert_eq!(
+            v.push(&links[4]),
+            Err(ChainError::Gap {
+                seq: 5,
+                expected: 4
+            })
+        );
+        // An anchor whose hash was not the removed event's does not link.
+        let forged = Anchor {
+            seq: 3,
+            hash: vec![7; 32],
+        };
+        let mut v = ChainVerifier::resume(b"k", t, &forged);
+        assert!(v.push(&links[3]).is_err());
     }
 
     #[test]

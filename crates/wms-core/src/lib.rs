@@ -10,6 +10,7 @@ pub mod label;
 pub mod ledger;
 pub mod mask;
 pub mod password;
+pub mod retention;
 pub mod role;
 pub mod seal;
 pub mod totp;

@@ -85,3 +85,19 @@ pub async fn verify_stock(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
+
+/// `wms-server retention run`: one tenant (failing loudly) or every tenant (one failure logged,
+/// the others still run).
+pub async fn run_retention(
+    state: &AppState,
+    tenant: Option<&str>,
+) -> anyhow::Result<Vec<(String, crate::retention::RunReport)>> {
+    match tenant {
+        Some(name) => {
+            let tid = accounts::tenant_named(&state.db, name).await?;
+            let r = crate::retention::run_tenant(state, tid, now_ms(), "cli").await?;
+            Ok(vec![(name.to_owned(), r)])
+        }
+        None => Ok(crate::retention::run_all(state, now_ms(), "cli").await),
+    }
+}

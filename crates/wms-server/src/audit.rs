@@ -1,7 +1,8 @@
 //! Appending to and verifying each tenant's audit chain (the hashing rules are in `wms_core::audit`).
 
 use wms_core::audit::{
-    AuditAction, AuditEvent, ChainError, ChainVerifier, GENESIS, Outcome, StoredLink, link_hash,
+    Anchor, AuditAction, AuditEvent, ChainError, ChainVerifier, GENESIS, Outcome, StoredLink,
+    link_hash,
 };
 use wms_core::wire::AuditEntry;
 
@@ -168,12 +169,28 @@ pub struct VerifyReport {
     pub broken: Option<ChainError>,
 }
 
-/// Walk the whole chain in pages and report the first broken link. The head must match the last
-/// event too, so truncating the newest events is detected.
+/// The last event retention removed from a tenant's chain, if any.
+pub async fn anchor(tx: &mut TenantTx) -> Result<Option<Anchor>, AuditError> {
+    let (tid, conn) = tx.split();
+    let row: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_anchors WHERE tenant_id = $1")
+            .bind(tid)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(seq, hash)| Anchor { seq, hash }))
+}
+
+/// Walk the chain in pages, from the genesis or from the retention anchor, and report the first
+/// broken link. The head must match the last event too, so truncating the newest events is
+/// detected.
 pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport, AuditError> {
     let key = keys.audit_key()?;
     let tenant = tx.tenant();
-    let mut verifier = ChainVerifier::new(key.expose(), tenant);
+    let anchor = anchor(tx).await?;
+    let mut verifier = match &anchor {
+        Some(a) => ChainVerifier::resume(key.expose(), tenant, a),
+        None => ChainVerifier::new(key.expose(), tenant),
+    };
     let (tid, conn) = tx.split();
     let head: Option<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
@@ -181,8 +198,7 @@ pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport
             .fetch_optional(&mut *conn)
             .await?;
     let head_seq = head.as_ref().map_or(0, |h| h.0);
-    let mut after = 0i64;
-    let mut last_hash = GENESIS.to_vec();
+    let mut after = verifier.last_seq();
     loop {
         let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT 1000"))
             .bind(tid)
@@ -211,18 +227,17 @@ pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport
                     broken: Some(e),
                 });
             }
-            last_hash = link.hash;
         }
     }
     let broken = match head {
-        Some((seq, hash)) if seq != verifier.verified() || hash != last_hash => {
+        Some((seq, hash)) if seq != verifier.last_seq() || hash != verifier.last_hash() => {
             Some(ChainError::Gap {
-                seq: verifier.verified() + 1,
+                seq: verifier.last_seq() + 1,
                 expected: seq,
             })
         }
-        None if verifier.verified() > 0 => Some(ChainError::Gap {
-            seq: verifier.verified(),
+        None if verifier.last_seq() > 0 => Some(ChainError::Gap {
+            seq: verifier.last_seq(),
             expected: 0,
         }),
         _ => None,

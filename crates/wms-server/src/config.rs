@@ -76,6 +76,9 @@ pub struct Settings {
     pub adjustment_approval_threshold: i64,
     /// `json` or `text`.
     pub log_format: String,
+    /// Seconds between retention runs (expired orders and audit events deleted; once at start
+    /// too). 0: never in this process (run `wms-server retention run` from a scheduler instead).
+    pub retention_interval_secs: u64,
     pub amazon: AmazonSettings,
     pub carriers: CarrierSettings,
 }
@@ -195,6 +198,7 @@ impl Default for Settings {
             argon2: Argon2Settings::default(),
             min_shelf_life_days: 30,
             adjustment_approval_threshold: 10,
+            retention_interval_secs: 3600,
             log_format: "text".into(),
             amazon: AmazonSettings::default(),
             carriers: CarrierSettings::default(),

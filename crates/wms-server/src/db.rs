@@ -21,6 +21,13 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migr
 /// Tables the application role may only read and append to.
 const APPEND_ONLY_TABLES: &[&str] = &["audit_events", "stock_movements"];
 
+/// Tables the application role may only read: the audit chain's retention anchor is written only
+/// by `prune_audit_events` (migrations/postgres/0011_retention.sql), which runs as the owner.
+const READ_ONLY_TABLES: &[&str] = &["audit_anchors"];
+
+/// Functions the application role may call (owner-defined, `SECURITY DEFINER`).
+const APP_FUNCTIONS: &[&str] = &["prune_audit_events(bigint)"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database error: {0}")]
@@ -302,8 +309,9 @@ pub struct TenantTx {
     tenant_s: String,
     /// An idempotency key claimed in this transaction, handed over when (and only if) it commits.
     claim: Option<(IdemSlot, crate::idempotency::Claim)>,
-    /// Entities changed in this transaction, written to the change feed at commit.
-    changes: Vec<(&'static str, String)>,
+    /// Entities changed (`upsert`) or deleted (`delete`) in this transaction, written to the
+    /// change feed at commit.
+    changes: Vec<(&'static str, String, &'static str)>,
     changed_set: std::collections::HashSet<(&'static str, String)>,
     /// SQLite only: this process's turn as the writer. Declared last, so it is released only after
     /// the transaction above has been committed or rolled back.
@@ -351,7 +359,21 @@ impl TenantTx {
         // A set beside the list: a bulk load changes tens of thousands of entities in one
         // transaction, and a linear search here made it quadratic.
         if self.changed_set.insert((entity, id.to_owned())) {
-            self.changes.push((entity, id.to_owned()));
+            self.changes.push((entity, id.to_owned(), "upsert"));
+        }
+    }
+
+    /// Record that an entity was deleted (retention): a tombstone in the change feed, so that
+    /// workstations drop it from their caches.
+    pub(crate) fn deleted(&mut self, entity: &'static str, id: &str) {
+        self.changed_set.insert((entity, id.to_owned()));
+        match self
+            .changes
+            .iter_mut()
+            .find(|(e, i, _)| *e == entity && i == id)
+        {
+            Some(c) => c.2 = "delete",
+            None => self.changes.push((entity, id.to_owned(), "delete")),
         }
     }
 
@@ -372,14 +394,15 @@ impl TenantTx {
         .bind(n)
         .fetch_one(&mut *self.tx)
         .await?;
-        for (i, (entity, id)) in self.changes.iter().enumerate() {
+        for (i, (entity, id, op)) in self.changes.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO changes (tenant_id, seq, entity, entity_id, op, at_ms) VALUES ($1, $2, $3, $4, 'upsert', $5)",
+                "INSERT INTO changes (tenant_id, seq, entity, entity_id, op, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&self.tenant_s)
             .bind(head - n + 1 + i64::try_from(i).unwrap_or(0))
             .bind(*entity)
             .bind(id)
+            .bind(*op)
             .bind(now)
             .execute(&mut *self.tx)
             .await?;
@@ -458,10 +481,17 @@ async fn grant_app_role(
             continue;
         } else if APPEND_ONLY_TABLES.contains(&table.as_str()) {
             "SELECT, INSERT"
+        } else if READ_ONLY_TABLES.contains(&table.as_str()) {
+            "SELECT"
         } else {
             "SELECT, INSERT, UPDATE, DELETE"
         };
         conn.execute(format!("GRANT {grant} ON {t} TO {role}").as_str())
+            .await?;
+    }
+    for f in APP_FUNCTIONS {
+        // Constant signatures from this file; the role is quoted.
+        conn.execute(format!("GRANT EXECUTE ON FUNCTION {f} TO {role}").as_str())
             .await?;
     }
     conn.execute(format!("GRANT USAGE ON SCHEMA public TO {role}").as_str())

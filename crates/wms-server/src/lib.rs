@@ -20,6 +20,7 @@ pub mod keys;
 pub mod label_cli;
 pub mod metrics;
 pub mod ratelimit;
+pub mod retention;
 pub mod state;
 pub mod time;
 pub mod tls;
@@ -109,6 +110,9 @@ pub async fn launch(
     if state.settings.carriers.poller {
         workers.push(tokio::spawn(carriers::run_poller(state.clone())));
     }
+    if state.settings.retention_interval_secs > 0 {
+        workers.push(tokio::spawn(run_retention(state.clone())));
+    }
     let limiter_state = state;
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -131,6 +135,21 @@ pub async fn launch(
         housekeeping,
         workers,
     })
+}
+
+/// Retention as housekeeping: once at start, then every `retention_interval_secs`.
+async fn run_retention(state: AppState) {
+    let mut tick =
+        tokio::time::interval(Duration::from_secs(state.settings.retention_interval_secs));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for (tenant, r) in retention::run_all(&state, time::now_ms(), "system").await {
+            if r.orders_deleted > 0 || r.audit_events_removed > 0 {
+                tracing::info!(%tenant, orders_deleted = r.orders_deleted, audit_events_removed = r.audit_events_removed, "retention run");
+            }
+        }
+    }
 }
 
 /// `wms-server serve`: bind, serve until `shutdown` resolves, then drain gracefully.

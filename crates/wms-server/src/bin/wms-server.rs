@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: StockCommand,
     },
+    /// Retention: delete expired closed orders and audit events (the server also runs it hourly).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Encryption keys.
     Keys {
         #[command(subcommand)]
@@ -99,6 +104,15 @@ enum StockCommand {
     Verify {
         #[arg(long)]
         tenant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Run it now for one tenant (--tenant) or for every tenant; prints the counts.
+    Run {
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -360,6 +374,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 );
             }
             return Ok(ExitCode::FAILURE);
+        }
+        Command::Retention {
+            command: RetentionCommand::Run { tenant },
+        } => {
+            let state = build_state(settings).await?;
+            for (name, r) in admin_ops::run_retention(&state, tenant.as_deref()).await? {
+                println!(
+                    "tenant {name}: {} orders deleted, {} kept for outstanding Amazon feedback, {} kept for open returns, {} audit events removed",
+                    r.orders_deleted,
+                    r.orders_kept_feedback,
+                    r.orders_kept_return,
+                    r.audit_events_removed
+                );
+            }
         }
         Command::Keys {
             command: KeysCommand::Rotate { tenant: Some(name) },

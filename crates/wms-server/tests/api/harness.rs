@@ -99,6 +99,9 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
         parallelism: 1,
     };
     s.auth_rate_per_minute = 100_000;
+    // The hourly retention job's first pass at start would race the test's first audit events;
+    // tests run it directly (wms_server::retention::run_tenant) with the time they need.
+    s.retention_interval_secs = 0;
     s
 }
 
@@ -302,6 +305,16 @@ impl TestServer {
         rows.into_iter()
             .map(|r| r[0].as_str().unwrap_or_default().to_owned())
             .collect()
+    }
+
+    /// Age every session's MFA verification in a tenant past the step-up window (six minutes).
+    pub async fn age_step_up(&self, tenant: TenantId) {
+        let old = wms_server::time::now_ms() - 6 * 60 * 1000;
+        self.exec_as_owner(
+            tenant,
+            &format!("UPDATE sessions SET mfa_at = {old} WHERE tenant_id = '{tenant}'"),
+        )
+        .await;
     }
 
     /// Run a query as the application would, inside a tenant context; `$1` is bound to the tenant id.
