@@ -39,4 +39,5 @@ pub const COMMANDS: &[&str] = &[
     "count_get",
     "count_enter",
     "count_decide",
+    "audit_log",
 ];

@@ -1223,6 +1223,7 @@ pub fn run() {
             office::count_get,
             office::count_enter,
             office::count_decide,
+            office::audit_log,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

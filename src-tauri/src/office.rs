@@ -1,5 +1,6 @@
 //! The supervisor's approvals: stock adjustments (asked for with a reason; above the tenant's
-//! threshold they wait for a second supervisor) and cycle counts. Thin commands over
+//! threshold they wait for a second supervisor) and cycle counts; the admin's audit log. Thin
+//! commands over
 //! `wms_client::office`; the server's refusals (`four_eyes_required`, `count_not_counted`, …)
 //! reach the UI with their codes unchanged.
 
@@ -188,6 +189,58 @@ pub async fn count_decide(desk: State<'_, Desk>, id: String, approve: bool) -> R
     with_station!(desk, |s| Ok(s.decide_count(&id, approve).await?.into()))
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventView {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    target: Option<String>,
+    ip: Option<String>,
+    outcome: String,
+    detail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPageView {
+    events: Vec<AuditEventView>,
+    next_before: Option<i64>,
+}
+
+impl From<office::AuditPage> for AuditPageView {
+    fn from(p: office::AuditPage) -> Self {
+        Self {
+            events: p
+                .events
+                .into_iter()
+                .map(|e| AuditEventView {
+                    seq: e.seq,
+                    at: e.at,
+                    actor: e.actor,
+                    action: e.action,
+                    target: e.target,
+                    ip: e.ip,
+                    outcome: e.outcome,
+                    detail: e.detail,
+                })
+                .collect(),
+            next_before: p.next_before,
+        }
+    }
+}
+
+/// The audit log, newest first, a page at a time (admin).
+#[tauri::command]
+pub async fn audit_log(
+    desk: State<'_, Desk>,
+    before: Option<i64>,
+    limit: Option<u32>,
+) -> Result<AuditPageView> {
+    with_station!(desk, |s| Ok(s.audit_log(before, limit).await?.into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +277,11 @@ mod tests {
             v,
             serde_json::json!({"outcome":"pending_approval","requestId":"r1"})
         );
+        let p = AuditPageView::from(office::AuditPage {
+            events: vec![],
+            next_before: Some(41),
+        });
+        let v = serde_json::to_value(p).unwrap();
+        assert_eq!(v, serde_json::json!({"events":[],"nextBefore":41}));
     }
 }

@@ -44,6 +44,9 @@ test('axe: no serious or critical violations on login, packer, supervisor and ad
     await page.getByTestId('nav-admin').click();
     await page.getByTestId('users').waitFor();
     found[`admin-users/${locale}`] = await axe(page);
+    await page.getByTestId('tab-audit').click();
+    await page.getByTestId('audit-log').waitFor();
+    found[`admin-audit/${locale}`] = await axe(page);
     await page.getByTestId('tab-printers').click();
     await page.getByTestId('printer-profile').waitFor();
     found[`admin-printers/${locale}`] = await axe(page);

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, openApp, callsOf, screenshot, axe } from './support.mjs';
+import { useBrowser, openApp, callsOf, screenshot, axeInBothLocales } from './support.mjs';
 
 const env = useBrowser(test);
 
@@ -208,17 +208,14 @@ test('approvals: a packer has no supervisor screen; the role is checked by the s
 });
 
 test('axe: the approvals tab with lists, forms and an error, in both languages', async () => {
-  const found = {};
-  for (const locale of ['en', 'ja']) {
-    const { page, context } = await approvals({ locale });
-    await page.getByLabel(/Count id|棚卸 ID/).fill('cnt-0001');
-    await page.getByLabel(/Count id|棚卸 ID/).press('Enter');
-    await page.getByTestId('counts').waitFor();
-    await page.getByTestId('adjustments').locator('tr[data-id=adj-0002] button').first().click();
-    await page.getByTestId('adjustments-error').waitFor();
-    found[`approvals/${locale}`] = await axe(page);
-    await context.close();
-  }
-  const bad = Object.entries(found).filter(([, v]) => v.length > 0);
-  assert.deepEqual(bad, []);
+  const found = await axeInBothLocales(async (locale) => {
+    const r = await approvals({ locale });
+    await r.page.getByLabel(/Count id|棚卸 ID/).fill('cnt-0001');
+    await r.page.getByLabel(/Count id|棚卸 ID/).press('Enter');
+    await r.page.getByTestId('counts').waitFor();
+    await r.page.getByTestId('adjustments').locator('tr[data-id=adj-0002] button').first().click();
+    await r.page.getByTestId('adjustments-error').waitFor();
+    return r;
+  });
+  assert.deepEqual(found, []);
 });

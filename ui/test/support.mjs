@@ -95,6 +95,21 @@ export async function axe(page) {
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} @ ${v.nodes.join(', ')}`);
 }
 
+/**
+ * Runs axe on a screen in English and in Japanese: `open(locale)` opens and prepares it and
+ * returns `{ page, context }`. The serious and critical violations found, by locale (empty: none).
+ */
+export async function axeInBothLocales(open) {
+  const found = [];
+  for (const locale of ['en', 'ja']) {
+    const { page, context } = await open(locale);
+    const v = await axe(page);
+    if (v.length > 0) found.push([locale, v]);
+    await context.close();
+  }
+  return found;
+}
+
 /** Types like a keyboard-wedge scanner: fast keys ending in Enter, with nothing focused on purpose. */
 export async function scan(page, code) {
   await page.keyboard.type(`${code}\n`, { delay: 5 });

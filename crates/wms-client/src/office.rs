@@ -1,6 +1,6 @@
 //! The office's inventory control and oversight, beyond what the bench needs: stock adjustments
 //! and their approval by a second supervisor (four eyes), cycle counts (open → counted →
-//! approved or rejected). Every call goes through the station's session, like `desk`'s; the
+//! approved or rejected), and the admin's audit log, newest first. Every call goes through the station's session, like `desk`'s; the
 //! server decides who may do what and refuses with a stable problem code (`four_eyes_required`
 //! when the requester of an adjustment tries to approve it), which reaches the UI unchanged.
 
@@ -91,6 +91,36 @@ pub struct CountTask {
     pub variance: Option<i64>,
 }
 
+/// One audit event as `GET /api/v1/audit` lists it. The action and outcome stay text: a server
+/// that records a new kind of event must not make the older desktop's log unreadable.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuditEvent {
+    /// The event's place in the tenant's hash chain.
+    pub seq: i64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub actor: String,
+    /// E.g. `login_ok`, `role_changed`, `device_wiped`.
+    pub action: String,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// One page of the audit log, newest first.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    #[serde(default)]
+    pub next_before: Option<i64>,
+}
+
 /// An id as one URL path segment: ids come from the server, but a person may type one (a count
 /// id), and a `/`, `?` or `..` in it must not reach another endpoint. Unreserved characters stay,
 /// everything else is percent-encoded.
@@ -161,6 +191,23 @@ impl Station {
         let path = format!("/api/v1/counts/{}/{}", segment(id), verb(approve));
         self.post_json(&path, serde_json::Value::Null).await
     }
+
+    /// The audit log, newest first: events with a sequence number below `before` (all when
+    /// `None`), `limit` of them (1–500; the server's default is 100). Admin only.
+    pub async fn audit_log(
+        &self,
+        before: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<AuditPage, StationError> {
+        let query: Vec<(&str, String)> = [
+            before.map(|b| ("before", b.to_string())),
+            limit.map(|l| ("limit", l.to_string())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        self.get_json("/api/v1/audit", &query).await
+    }
 }
 
 fn verb(approve: bool) -> &'static str {
@@ -193,6 +240,17 @@ mod tests {
                 request_id: "r1".into()
             }
         );
+    }
+
+    #[test]
+    fn an_audit_event_of_a_kind_this_build_does_not_know_still_reads() {
+        let p: AuditPage = serde_json::from_str(
+            r#"{"events":[{"seq":7,"at":"2026-11-28T10:00:00Z","actor":"user:u1","action":"some_future_action","outcome":"success"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.next_before, None);
+        assert_eq!(p.events[0].action, "some_future_action");
+        assert_eq!(p.events[0].target, None);
     }
 
     #[test]

@@ -161,6 +161,21 @@ export type MovementFilter = {
   limit: number | null;
 };
 export type AuditResult = { ok: boolean; checked: number; brokenAt: string | null };
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+export type AuditEvent = {
+  /** The event's place in the hash chain. */
+  seq: number;
+  /** RFC 3339, UTC. */
+  at: string;
+  actor: string;
+  /** A stable action code, e.g. `login_ok`, `role_changed` (new ones may appear). */
+  action: string;
+  target: string | null;
+  ip: string | null;
+  outcome: AuditOutcome;
+  detail: string | null;
+};
+export type AuditPage = { events: AuditEvent[]; /** `before` for the next (older) page; null on the last. */ nextBefore: number | null };
 export type AdjustmentStatus = 'pending' | 'approved' | 'rejected';
 export const ADJUSTMENT_STATUSES: readonly AdjustmentStatus[] = ['pending', 'approved', 'rejected'];
 /** Reason codes the form offers (the server takes any code up to 64 characters). */
@@ -284,6 +299,7 @@ export const ipc = {
   setDevicePrinterProfile: (deviceId: string, profile: PrinterProfile) =>
     call<null>('set_device_printer_profile', { deviceId, profile }),
   auditVerify: () => call<AuditResult>('audit_verify'),
+  auditLog: (before: number | null, limit: number | null) => call<AuditPage>('audit_log', { before, limit }),
   adjustments: (status: AdjustmentStatus | null) => call<AdjustmentRow[]>('adjustments', { status }),
   adjust: (a: NewAdjustment) => call<AdjustOutcome>('adjust', a),
   adjustmentDecide: (id: string, approve: boolean) => call<AdjustmentStatus>('adjustment_decide', { id, approve }),

@@ -15,6 +15,8 @@ type Config = {
   stockRows?: number;
   /** How many stock movements the ledger holds (default 250: more than one page of 200). */
   movementRows?: number;
+  /** How many events the audit log holds (default 450: more than two pages of 200). */
+  auditEvents?: number;
   printerConfigured?: boolean;
   /** cmd → AppError to reject the next call of that command with. */
   failNext?: Record<string, Obj>;
@@ -213,6 +215,29 @@ function countOf(id: unknown): Count {
   const c = counts.get(String(id));
   if (!c) throw fail('not_found', 'count task not found');
   return c;
+}
+
+// The audit log: sequence numbers 1..n, newest (n) first, one event every 3 minutes.
+type AuditEvent = { seq: number; at: string; actor: string; action: string; target: string | null; ip: string | null; outcome: string; detail: string | null };
+let auditCache: AuditEvent[] | null = null;
+function auditEvents(): AuditEvent[] {
+  if (auditCache) return auditCache;
+  const n = cfg.auditEvents ?? 450;
+  const newest = Date.parse('2026-11-28T09:00:00Z');
+  const shapes: [string, string, string | null, string | null][] = [
+    ['login_ok', 'success', null, null],
+    ['pii_read', 'success', 'order:ord-1', 'recipient'],
+    ['login_failed', 'failure', null, 'bad password'],
+    ['access_denied', 'denied', 'route:/api/v1/users', 'packer may not manage users'],
+    ['label_reprinted', 'success', 'order:ord-2/1', 'jammed'],
+    ['role_changed', 'success', `user:${OTHER}`, 'packer -> supervisor'],
+  ];
+  const rows: AuditEvent[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const [action, outcome, target, detail] = shapes[i % shapes.length];
+    rows[i] = { seq: n - i, at: new Date(newest - i * 3 * 60_000).toISOString(), actor: i % 2 ? `user:${OTHER}` : `user:${ME}`, action, target, ip: i % 3 ? '192.0.2.10' : null, outcome, detail };
+  }
+  return (auditCache = rows);
 }
 
 const calls: { cmd: string; args: Obj }[] = [];
@@ -530,6 +555,15 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (c.status !== 'counted') throw fail('count_not_counted', `this count is ${c.status}: enter the count first`);
       c.status = a.approve ? 'approved' : 'rejected';
       return { ...c };
+    }
+    case 'audit_log': {
+      if (state.role !== 'admin') throw fail('forbidden', 'admin only');
+      const limit = a.limit == null ? 100 : Number(a.limit);
+      if (!(limit >= 1 && limit <= 500)) throw fail('validation_failed', 'limit must be between 1 and 500');
+      let rows = auditEvents();
+      if (a.before != null) rows = rows.filter((r) => r.seq < Number(a.before));
+      const events = rows.slice(0, limit);
+      return { events, nextBefore: rows.length > limit ? events[events.length - 1].seq : null };
     }
     case 'audit_verify':
       return { ok: true, checked: 4821, brokenAt: null };
