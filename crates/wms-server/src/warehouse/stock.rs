@@ -274,9 +274,12 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
     // 100,000 rows); `CROSS JOIN` fixes the nesting order there and is a plain inner join to
     // PostgreSQL's planner. By SKU the SKU's unique index already drives.
     let balances = "stock_balances b";
-    let sku_join = "JOIN skus s ON s.tenant_id = b.tenant_id AND s.id = b.sku_id";
-    let loc_join = "JOIN locations l ON l.tenant_id = b.tenant_id AND l.id = b.location_id";
-    let wh_join = "JOIN warehouses w ON w.tenant_id = l.tenant_id AND w.id = l.warehouse_id";
+    let sku_on = "s.tenant_id = b.tenant_id AND s.id = b.sku_id";
+    let loc_on = "l.tenant_id = b.tenant_id AND l.id = b.location_id";
+    let wh_on = "w.tenant_id = l.tenant_id AND w.id = l.warehouse_id";
+    let sku_join = format!("JOIN skus s ON {sku_on}");
+    let loc_join = format!("JOIN locations l ON {loc_on}");
+    let wh_join = format!("JOIN warehouses w ON {wh_on}");
     let batch_on = "bt.tenant_id = b.tenant_id AND bt.id = b.batch_key";
     let from = if given(&q.sku).is_none() && given(&q.location).is_some() {
         conds.push("b.tenant_id = l.tenant_id AND b.location_id = l.id".to_owned());
@@ -284,8 +287,13 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
             "locations l CROSS JOIN {balances} {sku_join} {wh_join} {batch_join} batches bt ON {batch_on}"
         )
     } else if given(&q.sku).is_none() && expiring.is_some() {
-        conds.push(batch_on.to_owned());
-        format!("batches bt CROSS JOIN {balances} {sku_join} {loc_join} {wh_join}")
+        // Every join is a `CROSS JOIN` here: with plain joins SQLite 3.46 moves the warehouse
+        // scan up and builds a Bloom filter over every location of the tenant for each query
+        // (2.5 times the instructions of this nesting under callgrind, 30.5M against 12.2M a page).
+        conds.extend([batch_on, sku_on, loc_on, wh_on].map(str::to_owned));
+        format!(
+            "batches bt CROSS JOIN {balances} CROSS JOIN skus s CROSS JOIN locations l CROSS JOIN warehouses w"
+        )
     } else {
         format!("{balances} {sku_join} {loc_join} {wh_join} {batch_join} batches bt ON {batch_on}")
     };
