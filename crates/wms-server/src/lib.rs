@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod carriers;
 pub mod config;
+pub mod data_requests;
 pub mod db;
 pub mod demo;
 pub mod devices;

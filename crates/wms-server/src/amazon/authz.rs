@@ -439,29 +439,9 @@ pub async fn purge_pii(tx: &mut TenantTx, row: &AuthRow) -> Result<u64, ApiError
     .fetch_all(&mut *conn)
     .await?;
     for (order_id, masked) in &orders {
-        let prefecture = serde_json::from_str::<serde_json::Value>(masked)
-            .ok()
-            .and_then(|v| {
-                v.get("prefecture")
-                    .and_then(|p| p.as_str())
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
-        let purged = serde_json::json!({
-            "name": crate::warehouse::orders::PII_PURGED,
-            "postal_code": "***-****",
-            "prefecture": prefecture,
-        });
-        sqlx::query(
-            "UPDATE orders SET recipient_sealed = NULL, recipient_masked = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
-        )
-        .bind(purged.to_string())
-        .bind(now)
-        .bind(tid)
-        .bind(order_id)
-        .execute(&mut *conn)
-        .await?;
+        crate::warehouse::orders::erase_recipient(tx, order_id, masked, now).await?;
     }
+    let (tid, conn) = tx.split();
     sqlx::query("UPDATE amazon_authorizations SET pii_purged_at = $1, updated_at = $1 WHERE tenant_id = $2 AND id = $3")
         .bind(now)
         .bind(tid)

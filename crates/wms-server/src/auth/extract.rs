@@ -86,6 +86,10 @@ pub mod req {
         ReadPii, ReadPii
     );
     requirement!(
+        /// Data-subject requests (export, correct, delete): high-risk.
+        DataRequest, ManageData, STEP_UP = true
+    );
+    requirement!(
         /// Key rotation and release pushes.
         ManageSystem, ManageSystem, STEP_UP = true
     );

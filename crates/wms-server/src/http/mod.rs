@@ -10,6 +10,7 @@ pub mod control_api;
 pub mod extract;
 pub mod ops;
 pub mod orders_api;
+pub mod privacy_api;
 pub mod warehouse_api;
 
 use axum::Router;
@@ -35,7 +36,7 @@ use crate::state::AppState;
     info(title = "Jilian WMS API", description = "Central server of Jilian WMS. Errors are RFC 9457 problem documents with a stable `code`. \
         Every mutating endpoint honours `Idempotency-Key`: a replay returns the first response and changes nothing."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "carriers"), (name = "devices"), (name = "ops"))
+    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "carriers"), (name = "devices"), (name = "privacy"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -140,6 +141,14 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(amazon_api::mark_feedback_handled))
         .routes(routes!(orders_api::create_return))
         .routes(routes!(orders_api::receive_return))
+        .routes(routes!(
+            privacy_api::list_data_requests,
+            privacy_api::create_data_request
+        ))
+        .routes(routes!(
+            privacy_api::get_retention,
+            privacy_api::put_retention
+        ))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -1523,16 +1523,7 @@ pub async fn edit(
         new_lines = resolve_lines(tx, lines).await?;
     }
     let sealed = match &mut e.recipient {
-        Some(r) => {
-            r.validate()?;
-            let json = serde_json::to_vec(r).map_err(ApiError::internal)?;
-            Some((
-                keys.data
-                    .seal(&recipient_aad(tx.tenant(), id), &json)
-                    .map_err(ApiError::internal)?,
-                serde_json::to_string(&r.masked()).map_err(ApiError::internal)?,
-            ))
-        }
+        Some(r) => Some(seal_recipient(tx, keys, id, r)?),
         None => None,
     };
     let (tid, conn) = tx.split();
@@ -1559,6 +1550,108 @@ pub async fn edit(
         insert_lines(tx, id, &new_lines).await?;
     }
     tx.changed("order", id);
+    Ok(())
+}
+
+/// Validate a recipient and seal it for order `id`: (ciphertext, masked JSON).
+fn seal_recipient(
+    tx: &TenantTx,
+    keys: &TenantKeys,
+    id: &str,
+    r: &mut Recipient,
+) -> Result<(Vec<u8>, String), ApiError> {
+    r.validate()?;
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(r).map_err(ApiError::internal)?);
+    Ok((
+        keys.data
+            .seal(&recipient_aad(tx.tenant(), id), &json)
+            .map_err(ApiError::internal)?,
+        serde_json::to_string(&r.masked()).map_err(ApiError::internal)?,
+    ))
+}
+
+/// Replace an order's recipient (a data-subject correction): re-sealed, the masked view updated,
+/// whatever the order's state. An erased recipient stays erased (`pii_purged`).
+pub(crate) async fn correct_recipient(
+    tx: &mut TenantTx,
+    backend: Backend,
+    keys: &TenantKeys,
+    id: &str,
+    mut r: Recipient,
+) -> Result<(), ApiError> {
+    let o = load(tx, backend, id, true)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    if recipient_pii_of(&o.recipient_sealed, &o.recipient_masked) == "purged" {
+        return Err(rule(
+            "pii_purged",
+            "this order's recipient PII was erased; it cannot be corrected",
+        ));
+    }
+    let (sealed, masked) = seal_recipient(tx, keys, id, &mut r)?;
+    let (tid, conn) = tx.split();
+    sqlx::query(
+        "UPDATE orders SET recipient_sealed = $1, recipient_masked = $2, version = version + 1, updated_at = $3 \
+         WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(sealed)
+    .bind(masked)
+    .bind(now_ms())
+    .bind(tid)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    tx.changed("order", id);
+    Ok(())
+}
+
+/// Erase an order's recipient (a deletion request); `false` when it held no PII any more.
+pub(crate) async fn erase_order_recipient(
+    tx: &mut TenantTx,
+    backend: Backend,
+    id: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let o = load(tx, backend, id, true)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    if recipient_pii_of(&o.recipient_sealed, &o.recipient_masked) == "purged" {
+        return Ok(false);
+    }
+    erase_recipient(tx, id, &o.recipient_masked, now).await?;
+    Ok(true)
+}
+
+/// Erase one order's recipient PII (withdrawn Amazon authorization, a deletion request): the
+/// sealed recipient and the sealed labels (which print the address) are dropped, and the masked
+/// form keeps only the prefecture. The order itself, its lines and shipments stay.
+pub(crate) async fn erase_recipient(
+    tx: &mut TenantTx,
+    order_id: &str,
+    masked: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let purged = MaskedRecipient {
+        name: PII_PURGED.into(),
+        postal_code: "***-****".into(),
+        prefecture: masked_of(masked).prefecture,
+    };
+    let (tid, conn) = tx.split();
+    sqlx::query(
+        "UPDATE orders SET recipient_sealed = NULL, recipient_masked = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+    )
+    .bind(serde_json::to_string(&purged).map_err(ApiError::internal)?)
+    .bind(now)
+    .bind(tid)
+    .bind(order_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE packages SET label_sealed = NULL WHERE tenant_id = $1 AND order_id = $2")
+        .bind(tid)
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    tx.changed("order", order_id);
     Ok(())
 }
 

@@ -15,4 +15,5 @@ mod devices;
 mod hardening;
 mod isolation;
 mod ops;
+mod privacy;
 mod warehouse;
