@@ -510,6 +510,220 @@ pub fn apply_feedback(
     }
 }
 
+// ---------------------------------------------------------------------------------------- packing
+
+/// One order line as the pack check sees it. `sku` is whatever identifies a SKU to the caller (the
+/// server's SKU id, or the seller SKU at a workstation): the same identity as the scanned item's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackLine<'a> {
+    pub line_no: i64,
+    pub sku: &'a str,
+    pub quantity: i64,
+    pub packed: i64,
+}
+
+/// Why a scan at the packing bench counts nothing. Codes are the server's problem codes, so a
+/// workstation checking a scan against its cached order refuses with the code the server would.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackRefusal {
+    #[error("the order is {0}: not open for packing")]
+    NotPackable(OrderState),
+    #[error("quantity must be 1–10000")]
+    InvalidQuantity,
+    #[error("not a known barcode or SKU")]
+    UnknownBarcode,
+    #[error("this item is not in the order")]
+    WrongItem,
+    #[error("{more} more would make {} of {quantity}", packed + more)]
+    OverQuantity {
+        packed: i64,
+        quantity: i64,
+        more: i64,
+    },
+    #[error("box_type must be 1–32 characters")]
+    InvalidBoxType,
+    #[error("weight_g must be 1–70000")]
+    InvalidWeight,
+}
+
+impl PackRefusal {
+    /// A stable machine-readable code (the server's).
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            PackRefusal::NotPackable(_) => "order_not_packable",
+            PackRefusal::InvalidQuantity => "invalid_quantity",
+            PackRefusal::UnknownBarcode => "unknown_barcode",
+            PackRefusal::WrongItem => "wrong_item",
+            PackRefusal::OverQuantity { .. } => "over_quantity",
+            PackRefusal::InvalidBoxType => "validation_failed",
+            PackRefusal::InvalidWeight => "invalid_weight",
+        }
+    }
+}
+
+/// What one accepted scan does: the line it counts on, the line's new packed count, and whether
+/// the order is now complete (then the order takes [`OrderEvent::Pack`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackStep {
+    pub line_no: i64,
+    pub packed: i64,
+    pub quantity: i64,
+    pub order_complete: bool,
+}
+
+/// The pack rule: `quantity` units of `sku` (`None`: the scan named no known SKU) scanned for an
+/// order in `state` with `lines`. Checks in this order: the order is being picked, the quantity is
+/// 1–10000, the scan is a known SKU, the SKU is on a line, the first line of that SKU not yet full
+/// takes the units without going over. A lot, when scanned, is checked by the caller against the
+/// lot allocated to [`PackStep::line_no`] (allocations are not part of this view).
+pub fn check_pack(
+    state: OrderState,
+    lines: &[PackLine<'_>],
+    sku: Option<&str>,
+    quantity: i64,
+) -> Result<PackStep, PackRefusal> {
+    if state != OrderState::Picking {
+        return Err(PackRefusal::NotPackable(state));
+    }
+    if !(1..=10_000).contains(&quantity) {
+        return Err(PackRefusal::InvalidQuantity);
+    }
+    let sku = sku.ok_or(PackRefusal::UnknownBarcode)?;
+    let mut candidates = lines.iter().filter(|l| l.sku == sku).peekable();
+    if candidates.peek().is_none() {
+        return Err(PackRefusal::WrongItem);
+    }
+    let mut total = 0;
+    let line = loop {
+        match candidates.next() {
+            Some(l) if l.packed < l.quantity => break l,
+            Some(l) => total += l.quantity,
+            None => {
+                return Err(PackRefusal::OverQuantity {
+                    packed: total,
+                    quantity: total,
+                    more: quantity,
+                });
+            }
+        }
+    };
+    let packed = line.packed + quantity;
+    if packed > line.quantity {
+        return Err(PackRefusal::OverQuantity {
+            packed: line.packed,
+            quantity: line.quantity,
+            more: quantity,
+        });
+    }
+    let order_complete = lines.iter().all(|l| {
+        if l.line_no == line.line_no {
+            packed >= l.quantity
+        } else {
+            l.packed >= l.quantity
+        }
+    });
+    Ok(PackStep {
+        line_no: line.line_no,
+        packed,
+        quantity: line.quantity,
+        order_complete,
+    })
+}
+
+/// The package rule: a package (box type, weight in grams) is added while the order is being
+/// picked or is packed; the box type is 1–32 characters (trimmed), the weight 1–70000 g.
+pub fn check_package(state: OrderState, box_type: &str, weight_g: i64) -> Result<(), PackRefusal> {
+    if !matches!(state, OrderState::Picking | OrderState::Packed) {
+        return Err(PackRefusal::NotPackable(state));
+    }
+    let box_type = box_type.trim();
+    if box_type.is_empty() || box_type.chars().count() > 32 {
+        return Err(PackRefusal::InvalidBoxType);
+    }
+    if !(1..=70_000).contains(&weight_g) {
+        return Err(PackRefusal::InvalidWeight);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod pack_tests {
+    use super::*;
+
+    fn line(line_no: i64, sku: &str, quantity: i64, packed: i64) -> PackLine<'_> {
+        PackLine {
+            line_no,
+            sku,
+            quantity,
+            packed,
+        }
+    }
+
+    #[test]
+    fn a_scan_counts_on_the_first_line_not_yet_full_and_completes_the_order() {
+        let lines = [line(1, "A", 2, 2), line(2, "A", 1, 0), line(3, "B", 1, 1)];
+        let step = check_pack(OrderState::Picking, &lines, Some("A"), 1).unwrap();
+        assert_eq!(
+            step,
+            PackStep {
+                line_no: 2,
+                packed: 1,
+                quantity: 1,
+                order_complete: true
+            }
+        );
+        let lines = [line(1, "A", 2, 0), line(2, "B", 1, 0)];
+        let step = check_pack(OrderState::Picking, &lines, Some("A"), 2).unwrap();
+        assert_eq!(
+            (step.line_no, step.packed, step.order_complete),
+            (1, 2, false)
+        );
+    }
+
+    #[test]
+    fn refusals_carry_the_servers_codes_in_the_servers_order() {
+        let lines = [line(1, "A", 2, 1), line(2, "B", 1, 1)];
+        let code = |state, sku, qty| {
+            check_pack(state, &lines, sku, qty)
+                .map(|_| "ok")
+                .unwrap_or_else(|e| e.code())
+        };
+        assert_eq!(code(OrderState::Packed, None, 0), "order_not_packable");
+        assert_eq!(code(OrderState::Picking, None, 0), "invalid_quantity");
+        assert_eq!(
+            code(OrderState::Picking, Some("A"), 10_001),
+            "invalid_quantity"
+        );
+        assert_eq!(code(OrderState::Picking, None, 1), "unknown_barcode");
+        assert_eq!(code(OrderState::Picking, Some("C"), 1), "wrong_item");
+        assert_eq!(code(OrderState::Picking, Some("B"), 1), "over_quantity");
+        assert_eq!(code(OrderState::Picking, Some("A"), 2), "over_quantity");
+        assert_eq!(code(OrderState::Picking, Some("A"), 1), "ok");
+    }
+
+    #[test]
+    fn packages_while_packing_with_a_box_and_a_weight() {
+        let long = "x".repeat(33);
+        let code = |state, box_type, weight| {
+            check_package(state, box_type, weight)
+                .map(|()| "ok")
+                .unwrap_or_else(|e| e.code())
+        };
+        assert_eq!(code(OrderState::Picking, "60", 800), "ok");
+        assert_eq!(code(OrderState::Packed, "60", 70_000), "ok");
+        assert_eq!(code(OrderState::Allocated, "60", 800), "order_not_packable");
+        assert_eq!(
+            code(OrderState::Dispatched, "60", 800),
+            "order_not_packable"
+        );
+        assert_eq!(code(OrderState::Packed, " ", 800), "validation_failed");
+        assert_eq!(code(OrderState::Packed, &long, 800), "validation_failed");
+        assert_eq!(code(OrderState::Packed, "60", 0), "invalid_weight");
+        assert_eq!(code(OrderState::Packed, "60", 70_001), "invalid_weight");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
