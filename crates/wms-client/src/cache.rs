@@ -74,6 +74,13 @@ pub enum CacheError {
     Encoding(String),
 }
 
+/// Whether a write of an order may replace a local copy that has actions pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overwrite {
+    Always,
+    KeepPendingLocal,
+}
+
 /// One outbox row, opened.
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
@@ -285,14 +292,27 @@ impl Cache {
 
     // ------------------------------------------------------------------ orders
 
+    /// Stores the server's copy of an order (see [`Cache::put_orders`]).
     pub async fn put_order(&self, o: &Order) -> Result<(), CacheError> {
         self.put_orders(std::slice::from_ref(o)).await
     }
 
-    /// Upserts many orders in one transaction (one fsync).
+    /// Upserts the server's copies of many orders in one transaction (one fsync). An order with
+    /// an action still pending in the outbox keeps its local copy: the server has not seen that
+    /// action yet, and its copy would un-count a scan the packer already made here.
     pub async fn put_orders(&self, orders: &[Order]) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
-        self.upsert_orders(&mut tx, orders).await?;
+        self.upsert_orders(&mut tx, orders, Overwrite::KeepPendingLocal)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores this station's own view of an order (an action recorded here), over any copy.
+    pub async fn put_local_order(&self, o: &Order) -> Result<(), CacheError> {
+        let mut tx = self.pool.begin().await?;
+        self.upsert_orders(&mut tx, std::slice::from_ref(o), Overwrite::Always)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -301,6 +321,7 @@ impl Cache {
         &self,
         conn: &mut SqliteConnection,
         orders: &[Order],
+        overwrite: Overwrite,
     ) -> Result<(), CacheError> {
         let now = now_ms();
         for chunk in orders.chunks(ROWS_PER_STATEMENT) {
@@ -325,6 +346,11 @@ impl Cache {
                 " ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, \
                  payload = excluded.payload, ext_tag = excluded.ext_tag",
             );
+            if overwrite == Overwrite::KeepPendingLocal {
+                q.push(
+                    " WHERE orders.id NOT IN (SELECT order_id FROM outbox WHERE state = 'pending')",
+                );
+            }
             q.build().execute(&mut *conn).await?;
         }
         Ok(())
@@ -391,7 +417,8 @@ impl Cache {
     /// runs ahead of the rows it produced. Returns how many cached orders and SKUs were removed.
     pub async fn apply(&self, batch: &CacheBatch<'_>) -> Result<(usize, usize), CacheError> {
         let mut tx = self.pool.begin().await?;
-        self.upsert_orders(&mut tx, batch.orders).await?;
+        self.upsert_orders(&mut tx, batch.orders, Overwrite::KeepPendingLocal)
+            .await?;
         self.upsert_skus(&mut tx, batch.skus).await?;
         let removed_orders = delete_orders(&mut tx, batch.gone_orders).await?;
         let removed_skus = delete_skus(&mut tx, batch.gone_skus).await?;
@@ -406,11 +433,11 @@ impl Cache {
         Ok((removed_orders, removed_skus))
     }
 
-    /// Local status change (a dispatch recorded offline): re-sealed with the new status.
+    /// Local status change: re-sealed with the new status.
     pub async fn set_order_status(&self, id: &str, status: &str) -> Result<(), CacheError> {
         if let Some(mut o) = self.order(id).await? {
             status.clone_into(&mut o.status);
-            self.put_order(&o).await?;
+            self.put_local_order(&o).await?;
         }
         Ok(())
     }
@@ -572,8 +599,44 @@ impl Cache {
         kind: &str,
         payload: &serde_json::Value,
     ) -> Result<i64, CacheError> {
+        let mut tx = self.pool.begin().await?;
+        let seq = self
+            .insert_outbox(&mut tx, id, order_id, kind, payload)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Appends an action together with the order as it stands after it, in one transaction: a
+    /// crash leaves both or neither, so a scan recorded here is never counted twice (a row
+    /// without its effect on the cached order would let the packer scan the item again).
+    pub async fn outbox_push_with_order(
+        &self,
+        id: &str,
+        kind: &str,
+        payload: &serde_json::Value,
+        order: &Order,
+    ) -> Result<i64, CacheError> {
+        let mut tx = self.pool.begin().await?;
+        let seq = self
+            .insert_outbox(&mut tx, id, &order.id, kind, payload)
+            .await?;
+        self.upsert_orders(&mut tx, std::slice::from_ref(order), Overwrite::Always)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    async fn insert_outbox(
+        &self,
+        conn: &mut SqliteConnection,
+        id: &str,
+        order_id: &str,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> Result<i64, CacheError> {
         let sealed = self.seal_json("outbox", id, payload)?;
-        let seq: i64 = sqlx::query_scalar(
+        Ok(sqlx::query_scalar(
             "INSERT INTO outbox (id, order_id, kind, state, created_at, payload) VALUES (?, ?, ?, 'pending', ?, ?) RETURNING seq",
         )
         .bind(id)
@@ -581,9 +644,30 @@ impl Cache {
         .bind(kind)
         .bind(now_ms())
         .bind(sealed)
+        .fetch_one(&mut *conn)
+        .await?)
+    }
+
+    /// Whether an action recorded for this order is still waiting for the server.
+    pub async fn outbox_pending_for(&self, order_id: &str) -> Result<bool, CacheError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE order_id = ? AND state = 'pending')",
+        )
+        .bind(order_id)
         .fetch_one(&self.pool)
-        .await?;
-        Ok(seq)
+        .await?)
+    }
+
+    /// Orders with an action the server refused (or that was set aside): their later actions
+    /// must not be sent on that broken base.
+    pub async fn outbox_conflict_orders(
+        &self,
+    ) -> Result<std::collections::HashSet<String>, CacheError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT order_id FROM outbox WHERE state = 'conflict'")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(ids.into_iter().collect())
     }
 
     /// Rows in `state`, oldest first. A row that fails to open is NOT dropped (it is a physical

@@ -35,6 +35,10 @@ pub struct PackResult {
     pub packed: i64,
     pub quantity: i64,
     pub order_complete: bool,
+    /// The server could not be reached: the scan was checked against the cached order and
+    /// recorded in the outbox, to be replayed when the connection is back.
+    #[serde(default, skip_deserializing)]
+    pub recorded_offline: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -268,6 +272,12 @@ impl Station {
                     .unwrap_or_else(|| code.to_owned())
             }
         };
+        // Found unreachable moments ago: the cached order, without waiting for the server again.
+        if self.recently_offline()
+            && let Ok(Some(o)) = self.cache().order(&id).await
+        {
+            return Ok(o);
+        }
         match self.fetch_order(&id).await {
             Ok(o) => Ok(o),
             Err(e) if e.is_offline() => match self.cache().order(&id).await {
@@ -292,30 +302,54 @@ impl Station {
 
     /// One item scanned at the bench. A wrong item, one too many or a lot not allocated here is
     /// refused by the server and counts nothing; the refreshed order is returned otherwise.
+    ///
+    /// When the server cannot be reached (or this order's earlier offline actions have not
+    /// reached it yet), the scan is checked against the cached order with the server's rule and
+    /// recorded in the outbox ([`PackResult::recorded_offline`]); a lot cannot be checked then.
     pub async fn scan_item(
         &self,
         order_id: &str,
         barcode: &str,
         lot: Option<&str>,
     ) -> Result<(PackResult, Order), StationError> {
-        let path = format!("/api/v1/orders/{order_id}/pack");
+        // One key for the call and its offline record: if the call did reach the server and only
+        // its answer was lost, the replayed record is the same request, not a second scan.
+        let k = key();
         let body = serde_json::json!({ "barcode": barcode.trim(), "lot": lot });
-        let r: PackResult = self.post_json(&path, body).await?;
-        let order = self.fetch_order(order_id).await?;
-        Ok((r, order))
+        if self.order_in_step(order_id).await? {
+            let path = format!("/api/v1/orders/{order_id}/pack");
+            match self.post_or_record::<PackResult>(&path, &body, &k).await {
+                Ok(r) => return Ok((r, self.fetch_order(order_id).await?)),
+                Err(e) if e.is_offline() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.record_scan(order_id, &k, &body, barcode, lot).await
     }
 
-    /// A package (box type, weight) for a fully packed order.
+    /// A package (box type, weight) for a fully packed order; recorded in the outbox as a scan
+    /// is when the server cannot be reached.
     pub async fn add_package(
         &self,
         order_id: &str,
         box_type: &str,
         weight_g: i64,
     ) -> Result<Order, StationError> {
-        let path = format!("/api/v1/orders/{order_id}/packages");
+        let k = key();
         let body = serde_json::json!({ "box_type": box_type, "weight_g": weight_g });
-        let _: serde_json::Value = self.post_json(&path, body).await?;
-        self.fetch_order(order_id).await
+        if self.order_in_step(order_id).await? {
+            let path = format!("/api/v1/orders/{order_id}/packages");
+            match self
+                .post_or_record::<serde_json::Value>(&path, &body, &k)
+                .await
+            {
+                Ok(_) => return self.fetch_order(order_id).await,
+                Err(e) if e.is_offline() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.record_package(order_id, &k, &body, box_type, weight_g)
+            .await
     }
 
     /// Books the package's label with the carrier (on the server, which holds the account).

@@ -6,6 +6,11 @@
 //! leaves the row pending; the server honours `Idempotency-Key`, so a row sent twice — after a
 //! crash between the server's commit and our delete — takes effect once. A refusal (4xx) moves the
 //! row to `conflict` with the server's code: a physical fact is never dropped silently.
+//!
+//! An order's rows build on each other (scans, then its package, then its dispatch). Once one of
+//! them is refused, the order's later rows are not sent on that broken base: they move to
+//! `conflict` with [`DEPENDS_ON_CONFLICT`], kept for a supervisor like the refused row itself.
+//! Other orders' rows go on.
 
 use serde::Serialize;
 
@@ -15,7 +20,16 @@ use crate::session::{Session, SessionError};
 use crate::station::StationError;
 
 pub const DISPATCH: &str = "dispatch";
+/// One item scan (`POST /api/v1/orders/{id}/pack`: `{barcode, lot}`).
 pub const PACK: &str = "pack";
+/// A package (`POST /api/v1/orders/{id}/packages`: `{box_type, weight_g}`).
+pub const PACKAGE: &str = "package";
+
+/// The conflict code of a row held back because an earlier row of its order was refused.
+pub const DEPENDS_ON_CONFLICT: &str = "depends_on_conflict";
+/// The server's answer while a first attempt with the same key is still in flight (or was cut off
+/// between its commit and its stored response, for a minute): try again later.
+const IDEMPOTENCY_IN_PROGRESS: &str = "idempotency_in_progress";
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct ReplayReport {
@@ -30,24 +44,39 @@ fn path_for(row: &OutboxRow) -> Option<String> {
     match row.kind.as_str() {
         DISPATCH => Some(format!("/api/v1/orders/{}/dispatch", row.order_id)),
         PACK => Some(format!("/api/v1/orders/{}/pack", row.order_id)),
+        PACKAGE => Some(format!("/api/v1/orders/{}/packages", row.order_id)),
         _ => None,
     }
 }
 
-pub async fn replay(session: &Session, cache: &Cache) -> Result<ReplayReport, StationError> {
+/// Sends the pending rows in order; `sent` is told of each row the server took.
+pub async fn replay(
+    session: &Session,
+    cache: &Cache,
+    sent: &mut (dyn FnMut(&OutboxRow) + Send),
+) -> Result<ReplayReport, StationError> {
     let rows = cache.outbox_rows("pending").await?;
+    let mut blocked = cache.outbox_conflict_orders().await?;
     let mut report = ReplayReport {
         pending: rows.len(),
         ..ReplayReport::default()
     };
     for row in rows {
-        let Some(path) = path_for(&row) else {
-            cache
-                .outbox_mark(&row.id, "conflict", Some("unknown_action"))
-                .await?;
-            report.conflicts += 1;
-            report.pending -= 1;
-            continue;
+        let path = match (blocked.contains(&row.order_id), path_for(&row)) {
+            (false, Some(path)) => path,
+            (depends, _) => {
+                let code = if depends {
+                    DEPENDS_ON_CONFLICT
+                } else {
+                    "unknown_action"
+                };
+                tracing::warn!(order = %row.order_id, kind = %row.kind, code, "a recorded action was not sent: kept as a conflict");
+                cache.outbox_mark(&row.id, "conflict", Some(code)).await?;
+                blocked.insert(row.order_id.clone());
+                report.conflicts += 1;
+                report.pending -= 1;
+                continue;
+            }
         };
         let result: Result<serde_json::Value, SessionError> = session
             .json(|t| {
@@ -61,8 +90,11 @@ pub async fn replay(session: &Session, cache: &Cache) -> Result<ReplayReport, St
                 cache.outbox_mark(&row.id, "done", None).await?;
                 report.sent += 1;
                 report.pending -= 1;
+                sent(&row);
             }
-            Err(SessionError::Api(e)) if e.is_transient() => {
+            Err(SessionError::Api(e))
+                if e.is_transient() || e.code() == IDEMPOTENCY_IN_PROGRESS =>
+            {
                 report.offline = e.is_offline();
                 tracing::info!(
                     code = e.code(),
@@ -76,6 +108,7 @@ pub async fn replay(session: &Session, cache: &Cache) -> Result<ReplayReport, St
                 cache
                     .outbox_mark(&row.id, "conflict", Some(e.code()))
                     .await?;
+                blocked.insert(row.order_id.clone());
                 report.conflicts += 1;
                 report.pending -= 1;
             }

@@ -5,21 +5,24 @@
 //! the secret store (OS keyring, or `DATA/secrets/` as the explicit fallback).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::api::{ApiClient, ApiConfig, ApiError, Call};
-use crate::cache::{self, Cache, CacheCounts, CacheError, CacheKey};
+use crate::cache::{self, Cache, CacheCounts, CacheError, CacheKey, OutboxRow};
+use crate::desk::PackResult;
 use crate::label::{self, LabelBuildError, StationProfile};
-use crate::model::{LabelRecipient, Order, RecipientWire, Warehouse};
+use crate::model::{LabelRecipient, Order, Package, RecipientWire, Warehouse};
 use crate::outbox::{self, ReplayReport};
 use crate::print::{self, PrintError, PrinterTarget};
 use crate::secrets::{self, SecretError, SecretStoreKind, StorePreference};
 use crate::session::{Session, SessionError, Tokens};
 use crate::sync::{self, FEED_CURSOR, SyncEvent, SyncReport};
 use crate::tls::{Fingerprint, FingerprintError};
+use wms_core::fulfilment::{self, OrderEvent, OrderState, PackLine, PackRefusal};
 
 const CONFIG_FILE: &str = "station.json";
 pub(crate) const CACHE_FILE: &str = "cache.sqlite";
@@ -74,6 +77,16 @@ pub enum StationError {
     NotPacked { id: String, status: String },
     #[error("order {0} already has a dispatch waiting in the outbox")]
     AlreadyQueued(String),
+    #[error("order {0} has no package: record one before dispatch")]
+    NoPackage(String),
+    /// A scan or package checked against the cached order (the server unreachable) and refused
+    /// with the code the server would give.
+    #[error(transparent)]
+    PackRefused(#[from] PackRefusal),
+    #[error(
+        "the server is unreachable: whether lot `{0}` was allocated to this order cannot be checked here; scan the item without its lot, or wait for the connection"
+    )]
+    LotUnverifiableOffline(String),
     #[error(
         "{0} action(s) recorded at this station have not reached the server yet: logging out would lose them (connect, or force)"
     )]
@@ -126,6 +139,9 @@ impl StationError {
             StationError::OrderNotFound(_) => "order_not_found",
             StationError::NotPacked { .. } => "not_packed",
             StationError::AlreadyQueued(_) => "already_queued",
+            StationError::NoPackage(_) => "no_package",
+            StationError::PackRefused(r) => r.code(),
+            StationError::LotUnverifiableOffline(_) => "lot_unverifiable_offline",
             StationError::OutboxNotEmpty(_) => "outbox_not_empty",
             StationError::FeedBehind { .. } => "feed_behind",
             StationError::LabelUnavailableOffline { .. } => "label_unavailable_offline",
@@ -308,12 +324,19 @@ fn label_package(order: &Order, package_seq: Option<i64>) -> Option<i64> {
     }
 }
 
+/// How long after finding the server unreachable the bench records scans, packages and
+/// dispatches without trying the server first: each try of an unreachable server costs a connect
+/// timeout (and retries), and a packer scans every second or two.
+const OFFLINE_HOLD_MS: i64 = 10_000;
+
 pub struct Station {
     data_dir: PathBuf,
     config: StationConfig,
     session: Session,
     cache: Cache,
     options: StationOptions,
+    /// When a call last found the server unreachable (Unix ms; 0: not since the last success).
+    offline_at: AtomicI64,
 }
 
 impl std::fmt::Debug for Station {
@@ -487,6 +510,7 @@ impl Station {
             session,
             cache,
             options,
+            offline_at: AtomicI64::new(0),
         })
     }
 
@@ -511,6 +535,7 @@ impl Station {
             session,
             cache,
             options,
+            offline_at: AtomicI64::new(0),
         };
         // Stale data is dropped before anything can be read from it, online or not.
         station.expire_stale_cache().await?;
@@ -560,6 +585,7 @@ impl Station {
 
     pub async fn status(&self) -> Result<StationStatus, StationError> {
         let online = self.session.api().reachable().await;
+        self.note_reachable(online);
         if online {
             self.device_gate().await?;
         }
@@ -699,19 +725,231 @@ impl Station {
 
     /// Sends the recorded actions in order (stops at the first transient failure).
     pub async fn replay_outbox(&self) -> Result<ReplayReport, StationError> {
-        // A wipe or revocation is carried out before anything is sent.
-        self.device_gate().await?;
-        outbox::replay(&self.session, &self.cache).await
+        self.replay_outbox_with(&mut |_| {}).await
     }
 
+    /// As [`Station::replay_outbox`], telling `sent` of each row the server took.
+    pub async fn replay_outbox_with(
+        &self,
+        sent: &mut (dyn FnMut(&OutboxRow) + Send),
+    ) -> Result<ReplayReport, StationError> {
+        // A wipe or revocation is carried out before anything is sent.
+        self.device_gate().await?;
+        outbox::replay(&self.session, &self.cache, sent).await
+    }
+
+    /// The order from the server, cached. While actions recorded here for it are still pending,
+    /// the local copy (which counts them) is kept and returned instead.
     pub(crate) async fn fetch_order(&self, id: &str) -> Result<Order, StationError> {
         let path = format!("/api/v1/orders/{id}");
-        let o: Order = self
-            .session
-            .json(|t| Call::get(path.as_str()).bearer(t))
-            .await?;
+        let o: Order = self.noting_offline(
+            self.session
+                .json(|t| Call::get(path.as_str()).bearer(t))
+                .await,
+        )?;
         self.cache.put_order(&o).await?;
+        if self.cache.outbox_pending_for(id).await?
+            && let Ok(Some(local)) = self.cache.order(id).await
+        {
+            return Ok(local);
+        }
         Ok(o)
+    }
+
+    /// Remembers whether the server was just reached (see [`OFFLINE_HOLD_MS`]).
+    pub(crate) fn note_reachable(&self, reachable: bool) {
+        let at = if reachable { 0 } else { cache::now_ms() };
+        self.offline_at.store(at, Ordering::Relaxed);
+    }
+
+    /// The server was found unreachable moments ago: record without trying it again yet.
+    pub(crate) fn recently_offline(&self) -> bool {
+        let at = self.offline_at.load(Ordering::Relaxed);
+        at != 0 && cache::now_ms().saturating_sub(at) < OFFLINE_HOLD_MS
+    }
+
+    /// Replays the outbox unless the server was found unreachable moments ago (then reports
+    /// what waits, as offline).
+    async fn replay_unless_offline(&self) -> Result<ReplayReport, StationError> {
+        if self.recently_offline() {
+            return Ok(ReplayReport {
+                pending: usize::try_from(self.cache.counts().await?.outbox_pending)
+                    .unwrap_or(usize::MAX),
+                offline: true,
+                ..ReplayReport::default()
+            });
+        }
+        let report = self.replay_outbox().await?;
+        self.note_reachable(!report.offline);
+        Ok(report)
+    }
+
+    /// Whether an action on this order may go straight to the server: the server was not found
+    /// unreachable moments ago, and none of the order's recorded actions is still waiting (they
+    /// are replayed first: the server must see them in order).
+    pub(crate) async fn order_in_step(&self, order_id: &str) -> Result<bool, StationError> {
+        if self.recently_offline() {
+            return Ok(false);
+        }
+        if !self.cache.outbox_pending_for(order_id).await? {
+            return Ok(true);
+        }
+        match self.replay_unless_offline().await {
+            Ok(_) => {}
+            Err(e) if e.is_offline() => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        Ok(!self.recently_offline() && !self.cache.outbox_pending_for(order_id).await?)
+    }
+
+    /// A POST of an action the outbox can take over, tried once: when the server cannot be
+    /// reached the caller records it in the outbox under the same idempotency key (the outbox is
+    /// its retry, and a try that did reach the server takes effect once).
+    pub(crate) async fn post_or_record<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        key: &str,
+    ) -> Result<T, StationError> {
+        self.noting_offline(
+            self.session
+                .json(|t| {
+                    Call::post(path, body.clone())
+                        .idempotency_key(key)
+                        .bearer(t)
+                        .once()
+                })
+                .await,
+        )
+    }
+
+    /// A call's result, remembering when it found the server unreachable.
+    fn noting_offline<T>(&self, r: Result<T, SessionError>) -> Result<T, StationError> {
+        r.map_err(|e| {
+            let e = StationError::from(e);
+            if e.is_offline() {
+                self.note_reachable(false);
+            }
+            e
+        })
+    }
+
+    /// The cached order and its state, for an action recorded offline.
+    async fn cached_for_offline(
+        &self,
+        order_id: &str,
+    ) -> Result<(Order, OrderState), StationError> {
+        let order = match self.cache.order(order_id).await {
+            Ok(Some(o)) => o,
+            Ok(None) | Err(CacheError::Tampered { .. }) => {
+                return Err(StationError::OrderUnavailable(order_id.to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // A state this station does not know (a newer server): nothing is decided on it offline.
+        let state = order
+            .status
+            .parse()
+            .map_err(|_| StationError::OrderUnavailable(order_id.to_owned()))?;
+        Ok((order, state))
+    }
+
+    /// One item scan while the server cannot be reached: checked against the cached order with
+    /// the server's rule (`wms_core::fulfilment::check_pack`; a refusal records nothing), then
+    /// recorded in the outbox together with the cached order counting it, in one transaction.
+    /// `key` and `request` are the idempotency key and body the server's pack endpoint is sent.
+    pub(crate) async fn record_scan(
+        &self,
+        order_id: &str,
+        key: &str,
+        request: &serde_json::Value,
+        barcode: &str,
+        lot: Option<&str>,
+    ) -> Result<(PackResult, Order), StationError> {
+        let (mut order, state) = self.cached_for_offline(order_id).await?;
+        let barcode = barcode.trim();
+        let sku = match self.cache.sku_by_barcode(barcode).await {
+            Ok(s) => s,
+            Err(CacheError::Tampered { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let lines: Vec<PackLine<'_>> = order
+            .lines
+            .iter()
+            .map(|l| PackLine {
+                line_no: l.line_no,
+                sku: &l.sku,
+                quantity: l.quantity,
+                packed: l.packed,
+            })
+            .collect();
+        let step = fulfilment::check_pack(
+            state,
+            &lines,
+            sku.as_ref().map(|s| s.seller_sku.as_str()),
+            1,
+        )?;
+        if let Some(lot) = lot {
+            // The cached order does not carry its allocated lots.
+            return Err(StationError::LotUnverifiableOffline(lot.to_owned()));
+        }
+        let mut line_sku = String::new();
+        for l in &mut order.lines {
+            if l.line_no == step.line_no {
+                l.packed = step.packed;
+                line_sku.clone_from(&l.sku);
+            }
+        }
+        if step.order_complete {
+            let packed = fulfilment::apply(state, OrderEvent::Pack)
+                .map_err(|_| PackRefusal::NotPackable(state))?;
+            packed.as_str().clone_into(&mut order.status);
+        }
+        self.cache
+            .outbox_push_with_order(key, outbox::PACK, request, &order)
+            .await?;
+        tracing::info!(order = %order.id, line = step.line_no, "item scan recorded offline");
+        Ok((
+            PackResult {
+                line_no: step.line_no,
+                sku: line_sku,
+                packed: step.packed,
+                quantity: step.quantity,
+                order_complete: step.order_complete,
+                recorded_offline: true,
+            },
+            order,
+        ))
+    }
+
+    /// A package while the server cannot be reached: checked with the server's rule
+    /// (`wms_core::fulfilment::check_package`), recorded in the outbox with the cached order
+    /// showing it (numbered as the server numbers packages: one more than the highest).
+    /// `key` and `request` as for [`Station::record_scan`].
+    pub(crate) async fn record_package(
+        &self,
+        order_id: &str,
+        key: &str,
+        request: &serde_json::Value,
+        box_type: &str,
+        weight_g: i64,
+    ) -> Result<Order, StationError> {
+        let (mut order, state) = self.cached_for_offline(order_id).await?;
+        fulfilment::check_package(state, box_type, weight_g)?;
+        let box_type = box_type.trim();
+        order.packages.push(Package {
+            seq: order.packages.iter().map(|p| p.seq).max().unwrap_or(0) + 1,
+            box_type: box_type.to_owned(),
+            weight_g,
+            carrier: None,
+            tracking_number: None,
+            feedback: None,
+        });
+        self.cache
+            .outbox_push_with_order(key, outbox::PACKAGE, request, &order)
+            .await?;
+        tracing::info!(order = %order.id, "package recorded offline");
+        Ok(order)
     }
 
     /// An order from the cache; a tampered row is dropped and re-fetched, a missing one fetched.
@@ -939,12 +1177,15 @@ impl Station {
 
     /// Records the dispatch now (ship time = now) in the outbox, then tries to send it.
     pub async fn dispatch(&self, order_id: &str) -> Result<DispatchOutcome, StationError> {
-        let order = self.order(order_id).await?;
+        let mut order = self.order(order_id).await?;
         if order.status != "packed" {
             return Err(StationError::NotPacked {
                 id: order.id,
                 status: order.status,
             });
+        }
+        if order.packages.is_empty() {
+            return Err(StationError::NoPackage(order.id));
         }
         let queued = self.cache.outbox_rows("pending").await?;
         if queued
@@ -955,19 +1196,19 @@ impl Station {
         }
         let ship_time = now_rfc3339();
         let key = uuid::Uuid::now_v7().to_string();
+        // The parcel has left: the order is no longer open here (and its recipient goes).
+        "dispatched".clone_into(&mut order.status);
         self.cache
-            .outbox_push(
+            .outbox_push_with_order(
                 &key,
-                &order.id,
                 outbox::DISPATCH,
                 &serde_json::json!({ "ship_time": ship_time }),
+                &order,
             )
             .await?;
-        // The parcel has left: the order is no longer open here, its recipient goes.
-        self.cache.set_order_status(&order.id, "dispatched").await?;
         self.cache.delete_recipient(&order.id).await?;
         tracing::info!(order = %order.id, "dispatch recorded");
-        let replay = self.replay_outbox().await?;
+        let replay = self.replay_unless_offline().await?;
         Ok(DispatchOutcome {
             order_id: order.id,
             idempotency_key: key,

@@ -76,11 +76,33 @@ enum Cmd {
         #[arg(long)]
         package: Option<i64>,
     },
+    /// One item scanned at the bench (works offline: checked against the cached order with the
+    /// server's rule, recorded, replayed later).
+    Scan {
+        #[arg(long)]
+        order: String,
+        /// What the scanner read (a barcode or the seller SKU).
+        #[arg(long)]
+        barcode: String,
+        #[arg(long)]
+        lot: Option<String>,
+    },
+    /// Add a package (works offline, as a scan does).
+    Package {
+        #[arg(long)]
+        order: String,
+        #[arg(long)]
+        box_type: String,
+        #[arg(long)]
+        weight_g: i64,
+    },
     /// Record a dispatch now (works offline: replayed with its real ship time).
     Dispatch {
         #[arg(long)]
         order: String,
     },
+    /// Send the actions recorded offline, in order (one line per action the server took).
+    Replay,
     /// Zebra ~HS status of a tcp:// printer.
     PrinterStatus {
         #[arg(long)]
@@ -247,6 +269,49 @@ async fn main() -> anyhow::Result<()> {
             out(&format!(
                 "printed order {} package {} to {} ({} bytes, sha256 {}); {source}",
                 o.order_id, o.package_seq, o.printer, o.bytes, o.sha256
+            ));
+        }
+        Cmd::Scan {
+            order,
+            barcode,
+            lot,
+        } => {
+            let station = Station::open(&cli.data, options).await?;
+            let (r, o) = station.scan_item(&order, &barcode, lot.as_deref()).await?;
+            let how = if r.recorded_offline {
+                "recorded offline"
+            } else {
+                "sent"
+            };
+            out(&format!(
+                "line {}: {} of {} packed; order {}: {how}",
+                r.line_no, r.packed, r.quantity, o.status
+            ));
+        }
+        Cmd::Package {
+            order,
+            box_type,
+            weight_g,
+        } => {
+            let station = Station::open(&cli.data, options).await?;
+            let o = station.add_package(&order, &box_type, weight_g).await?;
+            out(&format!(
+                "order {}: {} package(s)",
+                o.status,
+                o.packages.len()
+            ));
+        }
+        Cmd::Replay => {
+            let station = Station::open(&cli.data, options).await?;
+            let r = station
+                .replay_outbox_with(&mut |row| out(&format!("sent {} {}", row.seq, row.kind)))
+                .await?;
+            out(&format!(
+                "outbox: {} sent, {} conflicts, {} pending{}",
+                r.sent,
+                r.conflicts,
+                r.pending,
+                if r.offline { " (offline)" } else { "" }
             ));
         }
         Cmd::Dispatch { order } => {
