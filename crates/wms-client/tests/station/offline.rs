@@ -92,3 +92,230 @@ async fn offline_dispatches_replay_exactly_once_with_their_ship_time() {
     assert_eq!(report.orders, 0);
     assert_eq!(report.removed_orders, N);
 }
+
+/// `wms-station replay` as a child process, SIGKILLed once it has reported `after` rows sent.
+/// Returns how many it reported (the kill lands wherever the child then is: between a request
+/// and the server's commit, between the commit and the local delete, or between rows).
+fn replay_child_killed_after(data: &std::path::Path, after: usize) -> usize {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wms-station"))
+        .arg("--data")
+        .arg(data)
+        .arg("replay")
+        .env("WMS_LABEL_FONT", harness::font_path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut sent = 0;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        assert!(
+            line.starts_with("sent "),
+            "the replay ended before it was killed: {line}"
+        );
+        sent += 1;
+        if sent == after {
+            child.kill().unwrap(); // SIGKILL
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "killed, not finished: {err}");
+    assert_eq!(sent, after, "the child stopped early: {err}");
+    sent
+}
+
+/// The barcode a scanner reads for an order line (the SKU's first barcode; else its seller SKU).
+fn barcode_of(sku: Option<&wms_client::model::Sku>, seller_sku: &str) -> String {
+    sku.and_then(|s| s.barcodes.first())
+        .map_or_else(|| seller_sku.to_owned(), |b| b.code.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_packing_and_dispatch_of_20_orders_survives_a_killed_replay() {
+    const N: usize = 20;
+    let pref = StorePreference::File;
+    // One order more: cancelled on the server while the station packs it offline.
+    let mut server = Server::start(10, N + 1).await;
+    let admin = server.admin_client(-1).await;
+    let mut ids = admin.order_ids("received").await;
+    assert_eq!(ids.len(), N + 1);
+    for id in &ids {
+        admin.allocate(id).await;
+        // The server packs only orders being picked (stock at the packing bench).
+        admin
+            .post(&format!("/api/v1/orders/{id}/pick"), Value::Null)
+            .await;
+    }
+    let cancelled = ids.pop().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("station");
+    let station = harness::login(&server, &dir, pref).await;
+    let report = station.sync(&mut |_| {}).await.unwrap();
+    assert_eq!(report.orders, N + 1);
+
+    server.stop();
+    let mut recorded = Vec::new();
+    let mut checked_refusals = false;
+    for id in ids.iter().chain(std::iter::once(&cancelled)) {
+        let order = station.order(id).await.unwrap();
+        assert_eq!(order.status, "picking");
+        let skus = station.line_skus(&order).await;
+        for (line, sku) in order.lines.iter().zip(&skus) {
+            let code = barcode_of(sku.as_ref(), &line.sku);
+            for _ in 0..line.quantity {
+                let (r, _) = station.scan_item(id, &code, None).await.unwrap();
+                assert!(r.recorded_offline, "{r:?}");
+                assert_eq!(r.line_no, line.line_no);
+            }
+            if !checked_refusals && order.lines.len() > 1 {
+                checked_refusals = true;
+                // Refused offline with the server's codes; nothing recorded, nothing counted.
+                let pending = station.status().await.unwrap().outbox_pending;
+                let before = station.order(id).await.unwrap();
+                let err = station.scan_item(id, &code, None).await.unwrap_err();
+                assert_eq!(err.code(), "over_quantity", "{err}");
+                let mut other = None;
+                for sku_id in station.cache().sku_ids().await.unwrap() {
+                    let sku = station.cache().sku(&sku_id).await.unwrap().unwrap();
+                    if order.lines.iter().all(|l| l.sku != sku.seller_sku) {
+                        other = Some(sku);
+                        break;
+                    }
+                }
+                let other = other.expect("a cached SKU that is not in this order");
+                let wrong = barcode_of(Some(&other), &other.seller_sku);
+                let err = station.scan_item(id, &wrong, None).await.unwrap_err();
+                assert_eq!(err.code(), "wrong_item", "{err}");
+                let err = station
+                    .scan_item(id, "NOT-A-BARCODE", None)
+                    .await
+                    .unwrap_err();
+                assert_eq!(err.code(), "unknown_barcode", "{err}");
+                let next = &order.lines[1];
+                let next_code = barcode_of(skus[1].as_ref(), &next.sku);
+                let err = station
+                    .scan_item(id, &next_code, Some("LOT-1"))
+                    .await
+                    .unwrap_err();
+                assert_eq!(err.code(), "lot_unverifiable_offline", "{err}");
+                let err = station.dispatch(id).await.unwrap_err();
+                assert_eq!(err.code(), "not_packed", "{err}");
+                assert_eq!(station.status().await.unwrap().outbox_pending, pending);
+                assert_eq!(station.order(id).await.unwrap(), before);
+            }
+        }
+        let packed = station.order(id).await.unwrap();
+        assert_eq!(packed.status, "packed", "the last scan completed it");
+        assert!(packed.lines.iter().all(|l| l.packed == l.quantity));
+        let err = station.dispatch(id).await.unwrap_err();
+        assert_eq!(err.code(), "no_package", "{err}");
+        let o = station.add_package(id, "60", 800).await.unwrap();
+        assert_eq!(o.packages.len(), 1);
+        let d = station.dispatch(id).await.unwrap();
+        assert!(d.replay.offline, "the server is down");
+        recorded.push((id.clone(), d.ship_time));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(checked_refusals, "no order with two lines");
+    let rows = station.status().await.unwrap().outbox_pending;
+    let mut units = 0;
+    for (id, _) in &recorded {
+        let o = station.order(id).await.unwrap();
+        assert_eq!(o.status, "dispatched");
+        units += o.lines.iter().map(|l| l.quantity).sum::<i64>();
+    }
+    // Every scan, one package and one dispatch per order (the cancelled order included).
+    assert_eq!(rows, units + 2 * (N as i64 + 1));
+    // The process ends; every row was committed (fsync) when it was recorded.
+    drop(station);
+
+    server.restart().await;
+    let admin = server.admin_client(1).await;
+    admin.cancel(&cancelled).await;
+    let sent = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || replay_child_killed_after(&dir, 12)
+    })
+    .await
+    .unwrap();
+
+    // A new process on the same data directory finishes the outbox.
+    let station = Station::open(&dir, harness::options(pref)).await.unwrap();
+    let left = station.status().await.unwrap().outbox_pending;
+    assert!(
+        left <= rows - sent as i64 && left > 0,
+        "killed mid-outbox: {left} of {rows} left"
+    );
+    let replay = station.replay_outbox().await.unwrap();
+    assert_eq!(replay.pending, 0, "{replay:?}");
+    let st = station.status().await.unwrap();
+    assert_eq!(st.outbox_pending, 0);
+
+    // The cancelled order: its first scan refused by the server, the rest held back with it.
+    let conflicts = station.cache().outbox_rows("conflict").await.unwrap();
+    assert!(
+        conflicts.iter().all(|r| r.order_id == cancelled),
+        "{conflicts:?}"
+    );
+    assert_eq!(conflicts[0].kind, "pack");
+    assert_eq!(
+        conflicts[0].last_error.as_deref(),
+        Some("order_not_packable")
+    );
+    assert!(
+        conflicts[1..]
+            .iter()
+            .all(|r| r.last_error.as_deref() == Some("depends_on_conflict"))
+    );
+    assert_eq!(conflicts.last().unwrap().kind, "dispatch");
+    assert_eq!(st.outbox_conflicts, conflicts.len() as i64);
+
+    // All 20 dispatched exactly once, with the ship time recorded offline.
+    let ships: Value = admin
+        .get_q("/api/v1/movements", &[("kind", "ship"), ("limit", "1000")])
+        .await;
+    let ships = ships.as_array().unwrap();
+    let mut shipped_units = 0;
+    for (id, ship_time) in &recorded[..N] {
+        let o = admin.get(&format!("/api/v1/orders/{id}")).await;
+        assert_eq!(o["status"], "dispatched", "{o}");
+        assert_eq!(ms(o["ship_time"].as_str().unwrap()), ms(ship_time), "{id}");
+        assert_eq!(
+            o["packages"].as_array().unwrap().len(),
+            1,
+            "one package: {o}"
+        );
+        let ordered: i64 = o["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                assert_eq!(l["packed"], l["quantity"], "{o}");
+                l["quantity"].as_i64().unwrap()
+            })
+            .sum();
+        let moved: i64 = ships
+            .iter()
+            .filter(|m| m["reference"] == format!("order:{id}"))
+            .map(|m| m["quantity"].as_i64().unwrap())
+            .sum();
+        assert_eq!(moved, ordered, "ship movements of {id} not doubled");
+        shipped_units += moved;
+    }
+    assert_eq!(
+        ships
+            .iter()
+            .map(|m| m["quantity"].as_i64().unwrap())
+            .sum::<i64>(),
+        shipped_units,
+        "nothing else shipped"
+    );
+    let c = admin.get(&format!("/api/v1/orders/{cancelled}")).await;
+    assert_eq!(c["status"], "cancelled");
+}
