@@ -15,6 +15,7 @@ both_backends!(
     data_requests_export_correct_and_erase_and_are_audited,
     data_requests_are_admin_only_step_up_and_tenant_scoped,
     retention_settings_are_validated_and_need_step_up,
+    retention_runs_from_the_cli_and_at_server_start,
 );
 
 const DAY_MS: i64 = 86_400_000;
@@ -583,4 +584,52 @@ async fn retention_settings_are_validated_and_need_step_up(b: Backend) {
         .await
         .expect("retention");
     assert_eq!(r.orders_deleted, 1, "{r:?}");
+}
+
+async fn aged_cancelled_order(s: &TestServer, t: TenantId, token: &str, ext: &str) -> String {
+    let id = cancelled_order(s, token, ext).await;
+    let old = wms_server::time::now_ms() - 100 * DAY_MS;
+    s.exec_as_owner(
+        t,
+        &format!("UPDATE orders SET updated_at = {old} WHERE tenant_id = '{t}' AND id = '{id}'"),
+    )
+    .await;
+    id
+}
+
+async fn retention_runs_from_the_cli_and_at_server_start(b: Backend) {
+    let mut x = setup(b).await;
+    let t = x.tenant;
+    let tok = x.admin.access.clone();
+    let id = aged_cancelled_order(&x.s, t, &tok, "C-1").await;
+    let orders =
+        |id: &str| format!("SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND id = '{id}'");
+    let out = crate::ops::cli(&x.s, &["retention", "run", "--tenant", "acme"], None);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("tenant acme: 1 orders deleted"), "{stdout}");
+    assert_eq!(count(&x.s, t, &orders(&id)).await, 0);
+    let unknown = crate::ops::cli(&x.s, &["retention", "run", "--tenant", "nope"], None);
+    assert!(!unknown.status.success(), "{unknown:?}");
+    let by = "SELECT actor FROM audit_events WHERE tenant_id = $1 AND action = 'retention_run' ORDER BY seq";
+    assert_eq!(x.s.sql_in_tenant(t, by).await, vec![vec![json!("cli")]]);
+
+    // The server runs it once at start (and then hourly).
+    let id = aged_cancelled_order(&x.s, t, &tok, "C-2").await;
+    x.s.settings.retention_interval_secs = 3600;
+    x.s.crash_and_restart().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let runs = x.s.sql_in_tenant(t, by).await;
+        if runs.len() == 2 {
+            assert_eq!(runs[1], vec![json!("system")]);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no retention run at start: {runs:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(&x.s, t, &orders(&id)).await, 0);
 }
