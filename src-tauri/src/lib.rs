@@ -1151,6 +1151,23 @@ async fn audit_verify(desk: State<'_, Desk>) -> Result<AuditView> {
     })
 }
 
+/// What of the window is kept between runs: its size, its place on the screen and whether it was
+/// maximised. Visibility, decorations and full screen stay as `tauri.conf.json` sets them.
+pub fn window_state_flags() -> tauri_plugin_window_state::StateFlags {
+    use tauri_plugin_window_state::StateFlags;
+    StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED
+}
+
+/// The official window-state plugin: the state is saved in the app's config directory
+/// (`.window-state.json`) when the app exits and applied when the window opens (a place no longer
+/// on any monitor is not restored). It runs in Rust only: the main window's capability grants
+/// none of its commands.
+fn window_state<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri_plugin_window_state::Builder::new()
+        .with_state_flags(window_state_flags())
+        .build()
+}
+
 /// Where the station keeps its data: `JILIAN_DATA_DIR`, else the OS's app data directory.
 fn data_dir(app: &AppHandle) -> std::result::Result<PathBuf, Box<dyn std::error::Error>> {
     if let Some(d) = std::env::var_os("JILIAN_DATA_DIR") {
@@ -1171,6 +1188,7 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
     let result = tauri::Builder::default()
+        .plugin(window_state())
         .setup(|app| {
             let handle = app.handle().clone();
             let dir = data_dir(&handle)?;
@@ -1262,6 +1280,37 @@ mod tests {
             listed,
             COMMANDS.len(),
             "permissions/app.toml grants extra commands"
+        );
+    }
+
+    #[test]
+    fn the_window_keeps_its_size_place_and_maximised_state_only() {
+        use tauri_plugin_window_state::StateFlags;
+        let f = window_state_flags();
+        assert!(f.contains(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED));
+        for other in [
+            StateFlags::VISIBLE,
+            StateFlags::DECORATIONS,
+            StateFlags::FULLSCREEN,
+        ] {
+            assert!(!f.intersects(other), "{other:?} is not kept");
+        }
+    }
+
+    #[test]
+    fn the_ui_is_granted_no_window_state_command() {
+        let cap: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
+        let granted: Vec<&str> = cap["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str())
+            .collect();
+        assert!(!granted.is_empty());
+        assert!(
+            granted.iter().all(|p| !p.starts_with("window-state:")),
+            "{granted:?}"
         );
     }
 

@@ -347,3 +347,118 @@ async fn pack_and_dispatch_an_amazon_order_in_the_real_window() {
     mark("Amazon confirmed");
     s.quit().await;
 }
+
+/// `tests/support/xwin.c` built with the system C compiler and libX11 into `dir`: a window
+/// manager's moves (resize, close) for an Xvfb display, without unsafe code in the tests.
+fn build_xwin(cc: &Path, dir: &Path) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/xwin.c");
+    let out = dir.join("xwin");
+    let ok = Command::new(cc)
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .arg("-lX11")
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(out)
+}
+
+fn xwin(tool: &Path, display: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(tool)
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Polls `f` every 100 ms for up to `secs` seconds.
+fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..secs * 10 {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// One run of the app (no server needed: it opens on the login screen) with its config in
+/// `config` (`XDG_CONFIG_HOME`); returns the process and its window.
+fn open_app(dbus: &Path, display: &str, config: &Path, data: &Path, tool: &Path) -> (Proc, String) {
+    let app = spawn_group(
+        Command::new(dbus)
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_jilian-desktop"))
+            .env("DISPLAY", display)
+            .env("XDG_CONFIG_HOME", config)
+            .env("JILIAN_DATA_DIR", data)
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let window = eventually(60, || xwin(tool, display, &["find", "Jilian WMS"]))
+        .expect("the app's window within 60 s");
+    (app, window)
+}
+
+#[test]
+fn the_window_keeps_its_size_and_place_between_runs() {
+    let tools = (
+        find_tool("Xvfb"),
+        find_tool("dbus-run-session"),
+        find_tool("cc"),
+    );
+    let (Some(xvfb), Some(dbus), Some(cc)) = tools else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs Xvfb, dbus-run-session and a C compiler: {tools:?}"
+        );
+        eprintln!("skipped: Xvfb, dbus-run-session or cc missing");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tool) = build_xwin(&cc, dir.path()) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs libX11's headers (libx11-dev) to build tests/support/xwin.c"
+        );
+        eprintln!("skipped: tests/support/xwin.c does not build (libx11-dev missing?)");
+        return;
+    };
+    let config = dir.path().join("config");
+    let data = dir.path().join("data");
+    let (_xvfb, display) = start_xvfb(&xvfb);
+    let geometry = |w: &str| xwin(&tool, &display, &["geometry", w]).unwrap_or_default();
+
+    // First run: the size tauri.conf.json sets; a person makes it smaller and moves it, closes.
+    let (mut app, w) = open_app(&dbus, &display, &config, &data, &tool);
+    assert!(geometry(&w).starts_with("1280x800+"), "{}", geometry(&w));
+    xwin(&tool, &display, &["resize", &w, "120", "80", "1100", "700"]).unwrap();
+    eventually(10, || (geometry(&w) == "1100x700+120+80").then_some(()))
+        .unwrap_or_else(|| panic!("resized: {}", geometry(&w)));
+    // Let the app see the configure events before the close.
+    std::thread::sleep(Duration::from_millis(500));
+    xwin(&tool, &display, &["close", &w]).unwrap();
+    eventually(20, || app.0.try_wait().ok().flatten()).expect("the app exits when closed");
+    let saved: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(config.join("jp.jilian.wms/.window-state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (&saved["main"]["width"], &saved["main"]["height"]),
+        (&serde_json::json!(1100), &serde_json::json!(700)),
+        "{saved}"
+    );
+
+    // Second run: the window opens as it was left.
+    let (_app, w) = open_app(&dbus, &display, &config, &data, &tool);
+    let restored = eventually(10, || {
+        let g = geometry(&w);
+        (g == "1100x700+120+80").then_some(g)
+    });
+    assert!(restored.is_some(), "restored: {}", geometry(&w));
+    xwin(&tool, &display, &["close", &w]).unwrap();
+}
