@@ -8,7 +8,6 @@
 //! them and `wms-server stock verify` must keep holding; they carry no PII.
 
 use serde::Serialize;
-use utoipa::ToSchema;
 use wms_core::audit::{AuditAction, Outcome};
 use wms_core::fulfilment::{FeedbackStatusKind, OrderState};
 use wms_core::ids::TenantId;
@@ -42,7 +41,7 @@ impl From<sqlx::Error> for RetentionError {
 }
 
 /// What one run did for one tenant (counts only: no ids, no PII).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunReport {
     pub orders_deleted: u64,
     /// Expired but kept: Amazon has not settled their shipment feedback.
@@ -50,6 +49,14 @@ pub struct RunReport {
     /// Expired but kept: a return against them is still open.
     pub orders_kept_return: u64,
     pub audit_events_removed: u64,
+    /// Stored responses to idempotent requests (sealed copies of business data) past the business
+    /// retention.
+    pub idempotency_keys_removed: u64,
+    /// Sessions (with their refresh tokens and the IP they were used from) that ended before the
+    /// audit retention.
+    pub sessions_removed: u64,
+    /// Records of data requests past the audit retention.
+    pub data_requests_removed: u64,
 }
 
 /// The tenant's retention settings (the policy's defaults when none are stored).
@@ -115,19 +122,24 @@ pub async fn run_tenant(
     let mut tx = state.db.tenant_tx(tenant).await?;
     let p = policy(&mut tx).await?;
     report.audit_events_removed = prune_audit(&mut tx, backend, p.audit_cutoff_ms(now_ms)).await?;
+    prune_records(&mut tx, &p, now_ms, &mut report).await?;
     let keys = state.keys.tenant(&mut tx).await?;
     audit::append(
         &mut tx,
         backend,
         &keys,
         NewEvent::new(actor, AuditAction::RetentionRun, Outcome::Success).detail(format!(
-            "business {} days, audit {} days: {} orders deleted, {} kept for outstanding Amazon feedback, {} kept for open returns, {} audit events removed",
+            "business {} days, audit {} days: {} orders deleted, {} kept for outstanding Amazon feedback, {} kept for open returns, {} audit events removed, \
+             {} stored idempotent responses, {} ended sessions and {} data-request records removed",
             p.business_days,
             p.audit_days,
             report.orders_deleted,
             report.orders_kept_feedback,
             report.orders_kept_return,
-            report.audit_events_removed
+            report.audit_events_removed,
+            report.idempotency_keys_removed,
+            report.sessions_removed,
+            report.data_requests_removed
         )),
     )
     .await?;
@@ -255,6 +267,51 @@ async fn delete_order(tx: &mut TenantTx, id: &str) -> Result<(), RetentionError>
             .await?;
     }
     tx.deleted("order", id);
+    Ok(())
+}
+
+/// The other records retention covers: stored idempotent responses (business data: they may
+/// hold a recipient) past the business retention; sessions that ended (revoked, or refresh
+/// expired) and data-request records past the audit retention.
+async fn prune_records(
+    tx: &mut TenantTx,
+    p: &RetentionPolicy,
+    now_ms: i64,
+    report: &mut RunReport,
+) -> Result<(), RetentionError> {
+    let business = p.business_cutoff_ms(now_ms);
+    let audit = p.audit_cutoff_ms(now_ms);
+    let (tid, conn) = tx.split();
+    report.idempotency_keys_removed =
+        sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND created_at < $2")
+            .bind(tid)
+            .bind(business)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    let ended = "SELECT id FROM sessions WHERE tenant_id = $1 AND COALESCE(revoked_at, refresh_expires_at) < $2";
+    sqlx::query(&format!(
+        "DELETE FROM refresh_tokens WHERE tenant_id = $1 AND session_id IN ({ended})"
+    ))
+    .bind(tid)
+    .bind(audit)
+    .execute(&mut *conn)
+    .await?;
+    report.sessions_removed = sqlx::query(&format!(
+        "DELETE FROM sessions WHERE tenant_id = $1 AND id IN ({ended})"
+    ))
+    .bind(tid)
+    .bind(audit)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    report.data_requests_removed =
+        sqlx::query("DELETE FROM data_requests WHERE tenant_id = $1 AND created_at < $2")
+            .bind(tid)
+            .bind(audit)
+            .execute(conn)
+            .await?
+            .rows_affected();
     Ok(())
 }
 

@@ -90,11 +90,15 @@ async fn create_order(s: &TestServer, token: &str, ext: &str) -> String {
 
 async fn cancelled_order(s: &TestServer, token: &str, ext: &str) -> String {
     let id = create_order(s, token, ext).await;
+    // With an Idempotency-Key: its stored response is a record retention covers too.
+    let key = uuid::Uuid::new_v4().to_string();
     let r = s
-        .post(
+        .call_with(
+            Method::POST,
             &format!("/api/v1/orders/{id}/cancel"),
             Some(token),
-            json!({}),
+            Some(json!({})),
+            &[("Idempotency-Key", key.as_str())],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
@@ -238,6 +242,14 @@ async fn retention_deletes_only_expired_closed_orders_and_keeps_the_chain_verifi
         .expect("retention");
     assert_eq!((r.orders_deleted, r.orders_kept_feedback), (1, 1), "{r:?}");
     assert_eq!(r.audit_events_removed as i64, events_before - 1, "{r:?}");
+    // Stored idempotent responses, ended sessions (their refresh expired more than 90 days
+    // before) and data-request records past retention go too.
+    assert!(r.idempotency_keys_removed >= 4, "{r:?}");
+    assert!(r.sessions_removed >= 3, "{r:?}");
+    for table in ["idempotency_keys", "sessions", "refresh_tokens"] {
+        let q = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1");
+        assert_eq!(count(s, t, &q).await, 0, "{table}");
+    }
     let report = wms_server::admin_ops::verify_audit(&s.state, "acme")
         .await
         .expect("verify");
