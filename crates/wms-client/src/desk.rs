@@ -320,7 +320,7 @@ impl Station {
             let path = format!("/api/v1/orders/{order_id}/pack");
             match self.post_or_record::<PackResult>(&path, &body, &k).await {
                 Ok(r) => return Ok((r, self.fetch_order(order_id).await?)),
-                Err(e) if e.is_offline() => {}
+                Err(e) if e.is_unanswered() => {}
                 Err(e) => return Err(e),
             }
         }
@@ -344,7 +344,7 @@ impl Station {
                 .await
             {
                 Ok(_) => return self.fetch_order(order_id).await,
-                Err(e) if e.is_offline() => {}
+                Err(e) if e.is_unanswered() => {}
                 Err(e) => return Err(e),
             }
         }

@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use crate::api::Call;
+use crate::api::{ApiError, Call};
 use crate::cache::{Cache, OutboxRow};
 use crate::session::{Session, SessionError};
 use crate::station::StationError;
@@ -47,6 +47,13 @@ fn path_for(row: &OutboxRow) -> Option<String> {
         PACKAGE => Some(format!("/api/v1/orders/{}/packages", row.order_id)),
         _ => None,
     }
+}
+
+/// No answer came back (see `StationError::is_unanswered`): offline, a broken connection or a
+/// TLS failure, or the server still busy with the same key. Never a refusal by the server: the
+/// row stays pending.
+pub(crate) fn is_unanswered(e: &ApiError) -> bool {
+    e.is_offline() || matches!(e, ApiError::Tls(_)) || e.code() == IDEMPOTENCY_IN_PROGRESS
 }
 
 /// Sends the pending rows in order; `sent` is told of each row the server took.
@@ -92,10 +99,8 @@ pub async fn replay(
                 report.pending -= 1;
                 sent(&row);
             }
-            Err(SessionError::Api(e))
-                if e.is_transient() || e.code() == IDEMPOTENCY_IN_PROGRESS =>
-            {
-                report.offline = e.is_offline();
+            Err(SessionError::Api(e)) if e.is_transient() || is_unanswered(&e) => {
+                report.offline = e.is_offline() || matches!(e, ApiError::Tls(_));
                 tracing::info!(
                     code = e.code(),
                     pending = report.pending,

@@ -159,6 +159,19 @@ impl StationError {
             _ => false,
         }
     }
+
+    /// No answer came back: the server could not be reached, or the connection broke (a TLS
+    /// error included: a pooled connection to a server that went away ends in a TLS EOF). The
+    /// request may or may not have reached the server; the same request under the same
+    /// idempotency key, sent later, takes effect once either way.
+    pub(crate) fn is_unanswered(&self) -> bool {
+        match self {
+            StationError::Api(e) | StationError::Session(SessionError::Api(e)) => {
+                outbox::is_unanswered(e)
+            }
+            _ => false,
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StationError + '_ {
@@ -796,7 +809,7 @@ impl Station {
         }
         match self.replay_unless_offline().await {
             Ok(_) => {}
-            Err(e) if e.is_offline() => return Ok(false),
+            Err(e) if e.is_unanswered() => return Ok(false),
             Err(e) => return Err(e),
         }
         Ok(!self.recently_offline() && !self.cache.outbox_pending_for(order_id).await?)
@@ -827,7 +840,7 @@ impl Station {
     fn noting_offline<T>(&self, r: Result<T, SessionError>) -> Result<T, StationError> {
         r.map_err(|e| {
             let e = StationError::from(e);
-            if e.is_offline() {
+            if e.is_unanswered() {
                 self.note_reachable(false);
             }
             e
