@@ -319,3 +319,60 @@ async fn offline_packing_and_dispatch_of_20_orders_survives_a_killed_replay() {
     let c = admin.get(&format!("/api/v1/orders/{cancelled}")).await;
     assert_eq!(c["status"], "cancelled");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_after_the_connection_returns_goes_after_the_ones_recorded_offline() {
+    let mut server = Server::start(10, 6).await;
+    let admin = server.admin_client(-1).await;
+    for id in admin.order_ids("received").await {
+        admin.allocate(&id).await;
+        admin
+            .post(&format!("/api/v1/orders/{id}/pick"), Value::Null)
+            .await;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let station = harness::login(&server, data.path(), StorePreference::File).await;
+    station.sync(&mut |_| {}).await.unwrap();
+    // An order of at least two units.
+    let mut order = None;
+    for id in station.cache().order_ids().await.unwrap() {
+        let o = station.order(&id).await.unwrap();
+        if o.lines.iter().map(|l| l.quantity).sum::<i64>() >= 2 {
+            order = Some(o);
+            break;
+        }
+    }
+    let order = order.expect("an order of two units or more");
+    let units: Vec<String> = order
+        .lines
+        .iter()
+        .flat_map(|l| std::iter::repeat_n(l.sku.clone(), l.quantity as usize))
+        .collect();
+
+    server.stop();
+    let (r, o) = station.scan_item(&order.id, &units[0], None).await.unwrap();
+    assert!(r.recorded_offline);
+    assert_eq!(o.lines.iter().map(|l| l.packed).sum::<i64>(), 1);
+
+    server.restart().await;
+    assert!(station.status().await.unwrap().online);
+    // The server's copy (nothing packed) does not replace the local one while the scan waits.
+    let seen = station.find_order(&order.id).await.unwrap();
+    assert_eq!(seen.lines.iter().map(|l| l.packed).sum::<i64>(), 1);
+    assert_eq!(station.status().await.unwrap().outbox_pending, 1);
+
+    // The next scan goes to the server, after the one recorded offline.
+    let (r, o) = station.scan_item(&order.id, &units[1], None).await.unwrap();
+    assert!(!r.recorded_offline, "{r:?}");
+    assert_eq!(o.lines.iter().map(|l| l.packed).sum::<i64>(), 2);
+    assert_eq!(station.status().await.unwrap().outbox_pending, 0);
+    let admin = server.admin_client(1).await;
+    let on_server = admin.get(&format!("/api/v1/orders/{}", order.id)).await;
+    let packed: i64 = on_server["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["packed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(packed, 2, "{on_server}");
+}
