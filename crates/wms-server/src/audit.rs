@@ -165,6 +165,8 @@ fn to_link(r: Row) -> Result<StoredLink, ChainError> {
 #[derive(Debug)]
 pub struct VerifyReport {
     pub verified: i64,
+    /// The last event retention removed: verification started after it.
+    pub anchor_seq: Option<i64>,
     pub head_seq: i64,
     pub broken: Option<ChainError>,
 }
@@ -187,6 +189,7 @@ pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport
     let key = keys.audit_key()?;
     let tenant = tx.tenant();
     let anchor = anchor(tx).await?;
+    let anchor_seq = anchor.as_ref().map(|a| a.seq);
     let mut verifier = match &anchor {
         Some(a) => ChainVerifier::resume(key.expose(), tenant, a),
         None => ChainVerifier::new(key.expose(), tenant),
@@ -214,6 +217,7 @@ pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport
                 Err(e) => {
                     return Ok(VerifyReport {
                         verified: verifier.verified(),
+                        anchor_seq,
                         head_seq,
                         broken: Some(e),
                     });
@@ -223,6 +227,7 @@ pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport
             if let Err(e) = verifier.push(&link) {
                 return Ok(VerifyReport {
                     verified: verifier.verified(),
+                    anchor_seq,
                     head_seq,
                     broken: Some(e),
                 });
@@ -244,6 +249,7 @@ pub async fn verify(tx: &mut TenantTx, keys: &TenantKeys) -> Result<VerifyReport
     };
     Ok(VerifyReport {
         verified: verifier.verified(),
+        anchor_seq,
         head_seq,
         broken,
     })

@@ -333,8 +333,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             return Ok(match report.broken {
                 None => {
                     println!(
-                        "audit chain of {tenant} holds: {} events verified",
-                        report.verified
+                        "audit chain of {tenant} holds: {} events verified{}",
+                        report.verified,
+                        report
+                            .anchor_seq
+                            .map(|s| format!(" (events up to {s} removed by retention)"))
+                            .unwrap_or_default()
                     );
                     ExitCode::SUCCESS
                 }

@@ -268,6 +268,30 @@ async fn retention_deletes_only_expired_closed_orders_and_keeps_the_chain_verifi
         .await
         .expect("verify");
     assert!(report.broken.is_none(), "{report:?}");
+    let out = crate::ops::cli(s, &["audit", "verify", "--tenant", "acme"], None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("removed by retention"),
+        "{out:?}"
+    );
+    if b == Backend::Postgres {
+        // Only the owner's prune_audit_events writes the anchor: the application role cannot
+        // move it past events it would like to hide.
+        let mut tx = s.state.db.pool().begin().await.expect("begin");
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(t.to_string())
+            .execute(&mut *tx)
+            .await
+            .expect("set");
+        let moved = sqlx::query("UPDATE audit_anchors SET seq = seq + 1")
+            .execute(&mut *tx)
+            .await;
+        assert!(
+            moved.is_err(),
+            "the application role must not move the anchor"
+        );
+        tx.rollback().await.ok();
+    }
     // Removing one more event than retention did is still a broken link.
     let first: i64 = count(
         s,
