@@ -20,7 +20,7 @@ fi
 want_app=1
 [ "${JILIAN_NO_APP:-}" = 1 ] && want_app=0
 pkgs=(build-essential pkg-config ca-certificates curl openssl)
-[ "$want_app" = 1 ] && pkgs+=(libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev file fonts-ipafont-gothic)
+[ "$want_app" = 1 ] && pkgs+=(libwebkit2gtk-4.1-dev libdbus-1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev file fonts-ipafont-gothic)
 missing=()
 if command -v dpkg >/dev/null; then
 	for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

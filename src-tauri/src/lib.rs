@@ -167,10 +167,12 @@ async fn app_info_of(desk: &Desk) -> AppInfo {
     // key-file fallback, which the login screen warns about).
     let store = match guard.as_ref() {
         Some(s) => s.secret_store_kind(),
-        None => match wms_client::secrets::KeyringStore::new("jilian-probe").probe() {
-            Ok(()) => wms_client::SecretStoreKind::Keyring,
-            Err(_) => wms_client::SecretStoreKind::File,
-        },
+        // Asking the Secret Service is a D-Bus round trip (and may start the keyring daemon).
+        None => {
+            tauri::async_runtime::spawn_blocking(|| wms_client::secrets::auto_kind("jilian-probe"))
+                .await
+                .unwrap_or(wms_client::SecretStoreKind::File)
+        }
     };
     AppInfo {
         version: env!("CARGO_PKG_VERSION"),

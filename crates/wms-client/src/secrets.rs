@@ -1,10 +1,13 @@
 //! Where the station keeps its secrets (the refresh token, the device id, the cache key).
 //!
-//! The OS keyring first (`keyring`: the kernel keyutils store on Linux, which needs no D-Bus or
-//! desktop session and so works on a headless station; Keychain / Credential Manager elsewhere).
-//! When no keyring works, an explicit fallback: one file per secret under `DATA/secrets/`, mode
-//! 0600 in a 0700 directory. The fallback is never silent: it is recorded in the station's
-//! configuration, reported by `status`, and logged as a warning at every start.
+//! The OS keyring first (`keyring`). On Linux that is the Secret Service (GNOME Keyring, KWallet)
+//! when the desktop session has one with an unlocked default collection — it keeps secrets across
+//! reboots — and otherwise the kernel keyutils store, which needs no D-Bus or desktop session and
+//! so works on a headless station, but forgets its keys at a reboot. Keychain / Credential Manager
+//! elsewhere. When no keyring works, an explicit fallback: one file per secret under
+//! `DATA/secrets/`, mode 0600 in a 0700 directory. Whatever is used is never silent: it is
+//! recorded in the station's configuration, reported by `status`, and a fallback is logged as a
+//! warning at every start.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,8 +17,10 @@ use zeroize::Zeroizing;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretStoreKind {
-    /// The OS keyring.
+    /// The OS keyring's native store (Linux: the kernel keyutils store).
     Keyring,
+    /// The freedesktop Secret Service (Linux desktops: GNOME Keyring, KWallet).
+    SecretService,
     /// A key file readable only by this user (fallback).
     File,
 }
@@ -27,7 +32,7 @@ impl SecretStoreKind {
         match self {
             SecretStoreKind::Keyring => {
                 if cfg!(target_os = "linux") {
-                    "os-keyring (linux kernel keyutils)"
+                    "os-keyring (linux kernel keyutils; kept until the next reboot)"
                 } else if cfg!(target_os = "macos") {
                     "os-keyring (macOS Keychain)"
                 } else if cfg!(windows) {
@@ -35,6 +40,9 @@ impl SecretStoreKind {
                 } else {
                     "os-keyring"
                 }
+            }
+            SecretStoreKind::SecretService => {
+                "os-keyring (Secret Service: GNOME Keyring / KWallet)"
             }
             SecretStoreKind::File => "key-file fallback (mode 0600 under --data; no OS keyring)",
         }
@@ -67,20 +75,60 @@ const SERVICE: &str = "jilian-wms-station";
 /// The OS keyring, namespaced by installation (two data directories never share a secret).
 pub struct KeyringStore {
     installation: String,
+    kind: SecretStoreKind,
+}
+
+fn keyring_error(e: impl std::fmt::Display) -> SecretError {
+    SecretError::Keyring(e.to_string())
 }
 
 impl KeyringStore {
+    /// The native store (Linux: keyutils).
     #[must_use]
     pub fn new(installation: &str) -> Self {
         join_session_keyring();
         Self {
             installation: installation.to_owned(),
+            kind: SecretStoreKind::Keyring,
         }
     }
 
+    /// The Secret Service, if this session has one whose default collection is unlocked. Never
+    /// asks it to unlock (that puts up a desktop prompt): a locked or missing collection is an
+    /// error here and the caller falls back.
+    pub fn secret_service(installation: &str) -> Result<Self, SecretError> {
+        secret_service_ready()?;
+        Ok(Self {
+            installation: installation.to_owned(),
+            kind: SecretStoreKind::SecretService,
+        })
+    }
+
     fn entry(&self, name: &str) -> Result<keyring::Entry, SecretError> {
-        keyring::Entry::new(SERVICE, &format!("{}/{name}", self.installation))
-            .map_err(|e| SecretError::Keyring(e.to_string()))
+        let user = format!("{}/{name}", self.installation);
+        #[cfg(target_os = "linux")]
+        {
+            // With the Secret Service compiled in, keyring's default store on Linux is the
+            // Secret Service: each kind names its own credential type.
+            let credential: Box<keyring::Credential> = if self.kind
+                == SecretStoreKind::SecretService
+            {
+                Box::new(
+                    keyring::secret_service::SsCredential::new_with_target(None, SERVICE, &user)
+                        .map_err(keyring_error)?,
+                )
+            } else {
+                Box::new(
+                    keyring::keyutils::KeyutilsCredential::new_with_target(None, SERVICE, &user)
+                        .map_err(keyring_error)?,
+                )
+            };
+            Ok(keyring::Entry::new_with_credential(credential))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            keyring::Entry::new(SERVICE, &user).map_err(keyring_error)
+        }
     }
 
     /// Writes, reads back and deletes a probe secret: whether this keyring works here.
@@ -101,7 +149,7 @@ impl KeyringStore {
 
 impl SecretStore for KeyringStore {
     fn kind(&self) -> SecretStoreKind {
-        SecretStoreKind::Keyring
+        self.kind
     }
 
     fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
@@ -144,6 +192,36 @@ pub fn join_session_keyring() {
             tracing::debug!(error = ?e, "no session keyring");
         }
     }
+}
+
+/// Whether the session's Secret Service has an unlocked default collection. Only a session that
+/// names its bus is asked: without `DBUS_SESSION_BUS_ADDRESS` libdbus would try to launch a bus
+/// of its own.
+#[cfg(target_os = "linux")]
+fn secret_service_ready() -> Result<(), SecretError> {
+    use dbus_secret_service::{EncryptionType, SecretService};
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        return Err(SecretError::Keyring(
+            "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into(),
+        ));
+    }
+    let ss = SecretService::connect(EncryptionType::Dh).map_err(keyring_error)?;
+    let collection = ss.get_default_collection().map_err(|e| {
+        SecretError::Keyring(format!("Secret Service without a default collection: {e}"))
+    })?;
+    if collection.is_locked().map_err(keyring_error)? {
+        return Err(SecretError::Keyring(
+            "the Secret Service's default collection is locked".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn secret_service_ready() -> Result<(), SecretError> {
+    Err(SecretError::Keyring(
+        "the Secret Service is a Linux desktop store".into(),
+    ))
 }
 
 /// The fallback: `DIR/NAME`, mode 0600, in a directory of mode 0700.
@@ -244,10 +322,14 @@ impl SecretStore for FileStore {
 /// Which store to use when the station has not chosen one yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StorePreference {
-    /// The OS keyring when it works, else the key file (with a warning).
+    /// The OS keyring when it works (on Linux the Secret Service first, then keyutils), else the
+    /// key file (with a warning).
     #[default]
     Auto,
+    /// The OS keyring's native store (Linux: keyutils).
     Keyring,
+    /// The Secret Service (Linux desktops).
+    SecretService,
     File,
 }
 
@@ -257,9 +339,10 @@ impl std::str::FromStr for StorePreference {
         match s {
             "auto" => Ok(Self::Auto),
             "keyring" => Ok(Self::Keyring),
+            "secret-service" => Ok(Self::SecretService),
             "file" => Ok(Self::File),
             other => Err(format!(
-                "unknown secret store `{other}` (auto, keyring or file)"
+                "unknown secret store `{other}` (auto, keyring, secret-service or file)"
             )),
         }
     }
@@ -273,6 +356,12 @@ pub fn open_kind(
 ) -> Result<Box<dyn SecretStore>, SecretError> {
     Ok(match kind {
         SecretStoreKind::Keyring => Box::new(KeyringStore::new(installation)),
+        // No readiness check: a recorded Secret Service installation uses it as it is (a locked
+        // collection makes the desktop ask the person to unlock it, as other applications do).
+        SecretStoreKind::SecretService => Box::new(KeyringStore {
+            installation: installation.to_owned(),
+            kind: SecretStoreKind::SecretService,
+        }),
         SecretStoreKind::File => Box::new(FileStore::open(&data_dir.join("secrets"))?),
     })
 }
@@ -290,18 +379,42 @@ pub fn choose(
             k.probe()?;
             Ok(Box::new(k))
         }
-        StorePreference::Auto => {
-            let k = KeyringStore::new(installation);
-            match k.probe() {
-                Ok(()) => Ok(Box::new(k)),
-                Err(e) => {
-                    tracing::warn!(
-                        error = %e,
-                        "no working OS keyring: falling back to key files (mode 0600) under the data directory"
-                    );
-                    open_kind(SecretStoreKind::File, installation, data_dir)
-                }
-            }
+        StorePreference::SecretService => {
+            let k = KeyringStore::secret_service(installation)?;
+            k.probe()?;
+            Ok(Box::new(k))
         }
+        StorePreference::Auto => match working_keyring(installation) {
+            Ok(k) => Ok(Box::new(k)),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "no working OS keyring: falling back to key files (mode 0600) under the data directory"
+                );
+                open_kind(SecretStoreKind::File, installation, data_dir)
+            }
+        },
     }
+}
+
+/// The keyring `Auto` takes: on Linux the Secret Service when it is usable, else keyutils; the
+/// native store elsewhere. Each candidate must pass the probe (write, read back, delete).
+fn working_keyring(installation: &str) -> Result<KeyringStore, SecretError> {
+    match KeyringStore::secret_service(installation).and_then(|k| k.probe().map(|()| k)) {
+        Ok(k) => return Ok(k),
+        Err(e) if cfg!(target_os = "linux") => {
+            tracing::info!(error = %e, "no usable Secret Service: trying the kernel keyring");
+        }
+        Err(_) => {}
+    }
+    let k = KeyringStore::new(installation);
+    k.probe()?;
+    Ok(k)
+}
+
+/// The store `Auto` would choose for a new installation, without creating anything (what the
+/// login screen shows before a login).
+#[must_use]
+pub fn auto_kind(installation: &str) -> SecretStoreKind {
+    working_keyring(installation).map_or(SecretStoreKind::File, |k| k.kind)
 }

@@ -5,7 +5,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 export type Role = 'packer' | 'supervisor' | 'admin';
 /** `keyring`: the OS's (kernel keyring on Linux, Keychain, Credential Manager); `file`: the 0600 fallback. */
-export type SecretStore = 'keyring' | 'file';
+export type SecretStore = 'keyring' | 'secret_service' | 'file';
 export type Locale = 'ja' | 'en';
 
 export type AppInfo = {

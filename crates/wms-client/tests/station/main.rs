@@ -16,4 +16,5 @@ mod feed;
 mod limits;
 mod offline;
 mod printing;
+mod secret_service;
 mod session_cache;

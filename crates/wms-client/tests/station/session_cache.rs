@@ -18,7 +18,7 @@ async fn key_file_fallback_full_cycle() {
     full_cycle(StorePreference::File, SecretStoreKind::File, 40).await;
 }
 
-async fn full_cycle(pref: StorePreference, kind: SecretStoreKind, orders: usize) {
+pub(crate) async fn full_cycle(pref: StorePreference, kind: SecretStoreKind, orders: usize) {
     let server = Server::start(25, orders).await;
     let admin = server.admin_client(-1).await;
     let received = admin.order_ids("received").await;

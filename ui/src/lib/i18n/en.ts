@@ -41,6 +41,7 @@ export const en = {
   'login.version': 'Version {version}',
 
   'store.keyring': 'OS keyring',
+  'store.secret_service': 'Desktop keyring (Secret Service)',
   'store.file': 'File (fallback)',
 
   'status.label': 'Station status',

@@ -42,6 +42,7 @@ export const ja: Record<MessageKey, string> = {
   'login.version': 'バージョン {version}',
 
   'store.keyring': 'OS のキーリング',
+  'store.secret_service': 'デスクトップのキーリング（Secret Service）',
   'store.file': 'ファイル（代替）',
 
   'status.label': '端末の状態',
