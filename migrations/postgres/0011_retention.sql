@@ -43,8 +43,12 @@ CREATE TABLE data_requests (
 );
 CREATE INDEX data_requests_created ON data_requests (tenant_id, created_at);
 
--- The retention job looks for closed orders by last change.
+-- The retention job looks for closed orders by last change, and removes or unlinks the rows of
+-- each one it deletes (these tables had no index by order).
 CREATE INDEX orders_updated ON orders (tenant_id, status, updated_at);
+CREATE INDEX returns_order ON returns (tenant_id, order_id);
+CREATE INDEX package_voids_order ON package_voids (tenant_id, order_id);
+CREATE INDEX issued_tracking_numbers_order ON issued_tracking_numbers (tenant_id, order_id);
 
 -- Removing expired audit events. The application role may only read and append to audit_events
 -- and only read audit_anchors (see the grants in wms-server's db.rs); this function, owned by the
