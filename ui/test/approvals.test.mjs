@@ -108,7 +108,8 @@ test('approvals: request an adjustment with a reason — applied at once, or wai
   await form.getByLabel('Change (+ found, − written off)').fill('1');
   await form.getByLabel('Reason').selectOption('found');
   await form.getByRole('button', { name: 'Request' }).click();
-  await page.getByTestId('adjust-error').waitFor();
+  // The office's words for the code (at the bench, unknown_sku is a scanned barcode).
+  await page.getByTestId('adjust-error').getByText('No SKU with this code in this tenant.').waitFor();
   assert.equal(await form.getByLabel('SKU').inputValue(), 'NO-SUCH-SKU');
   await context.close();
 });
@@ -164,6 +165,31 @@ test('cycle counts: open, enter the count (Enter key), approve; reject before co
   await page.getByTestId('tab-approvals').click();
   assert.equal(await page.locator('[data-testid=counts] tbody tr').count(), 3);
   assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('counts belong to the sign-in: another tenant signing in at this station starts with none', async () => {
+  const { page, context } = await approvals({ failNext: { count_create: { code: 'lot_required', message: 'JP-00001 is lot-tracked: give the lot' } } });
+  const form = page.getByTestId('count-form');
+  await form.getByLabel('SKU').fill('SNACK-SENBEI');
+  await form.getByLabel('Location').fill('B-02-01-03');
+  await form.getByRole('button', { name: 'Open count' }).click();
+  await page.getByTestId('counts-error').getByText('This SKU is lot tracked: enter its lot.').waitFor();
+  await form.getByLabel('Lot (if tracked)').fill('L2026-03');
+  await form.getByRole('button', { name: 'Open count' }).click();
+  await page.locator('[data-testid=counts] tbody tr').first().waitFor();
+
+  await page.getByTestId('logout').click();
+  await page.getByLabel('Server address').fill('https://wms.example.jp');
+  await page.getByRole('button', { name: 'Check server' }).click();
+  await page.getByLabel('I confirm this fingerprint').check();
+  await page.getByLabel('Tenant').fill('other-tenant');
+  await page.getByLabel('Email').fill('sup@other.example.jp');
+  await page.getByLabel('Password').fill('secret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('nav-supervisor').click();
+  await page.getByTestId('tab-approvals').click();
+  await page.getByTestId('counts-empty').waitFor();
   await context.close();
 });
 

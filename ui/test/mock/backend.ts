@@ -86,6 +86,9 @@ const state = {
   loggedIn: cfg.loggedIn ?? false,
   role: cfg.role ?? 'packer',
   locale: cfg.locale ?? 'en',
+  // Who signed in: the configured session's, then the last login's.
+  tenant: 'acme',
+  email: 'user@example.jp',
   online: cfg.online ?? true,
   outboxPending: cfg.outboxPending ?? 0,
   steppedUp: false,
@@ -247,8 +250,8 @@ function info(): Obj {
     version: '0.1.0-test',
     loggedIn: state.loggedIn,
     server: state.loggedIn ? 'https://wms.example.jp' : null,
-    tenant: state.loggedIn ? 'acme' : null,
-    email: state.loggedIn ? 'user@example.jp' : null,
+    tenant: state.loggedIn ? state.tenant : null,
+    email: state.loggedIn ? state.email : null,
     role: state.loggedIn ? state.role : null,
     secretStore: cfg.secretStore ?? 'keyring',
     secretStoreDescription: cfg.secretStore === 'file' ? 'key-file fallback (mode 0600 under --data; no OS keyring)' : 'GNOME Keyring via D-Bus',
@@ -261,7 +264,7 @@ function status(): Obj {
     online: state.online,
     loggedIn: state.loggedIn,
     server: 'https://wms.example.jp',
-    tenant: 'acme',
+    tenant: state.tenant,
     secretStore: cfg.secretStore ?? 'keyring',
     secretStoreDescription: 'GNOME Keyring via D-Bus',
     outboxPending: state.outboxPending,
@@ -329,6 +332,8 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
         if (a.totp !== '123456') throw fail('mfa_invalid', 'TOTP invalid');
       }
       state.loggedIn = true;
+      state.tenant = String(a.tenant);
+      state.email = String(a.email);
       return info();
     }
     case 'logout':

@@ -278,6 +278,8 @@ export const en = {
   'cnt.rejectLabel': 'Reject the count of {sku} at {location}',
   'cnt.approved': 'Count of {sku} approved: the variance is posted.',
   'cnt.rejected': 'Count of {sku} rejected.',
+  'stock.errors.unknown_sku': 'No SKU with this code in this tenant.',
+  'stock.errors.lot_required': 'This SKU is lot tracked: enter its lot.',
   'exc.refresh': 'Refresh',
   'exc.empty': 'No exceptions.',
   'exc.kind.feedback_failed': 'Amazon feedback failed',

@@ -93,8 +93,12 @@ export function fmtAddress(r: RecipientMasked): string {
   return [name, city, [pref, postal].filter(Boolean).join(' '), 'Japan'].filter(Boolean).join(', ');
 }
 
-/** errors.<code> from the catalog, else the core's message. Detail fields fill placeholders. */
-export function errorText(e: unknown): string {
+/**
+ * errors.<code> from the catalog, else the core's message. Detail fields fill placeholders.
+ * With `scope`, `<scope>.<code>` is tried first: the same code can need other words on another
+ * screen (`unknown_sku` is a scanned barcode at the bench, a typed SKU in the office).
+ */
+export function errorText(e: unknown, scope?: string): string {
   const err = e instanceof AppError ? e : new AppError('internal', String(e));
   const params: Params = { message: err.message };
   for (const [k, v] of Object.entries(err.detail ?? {})) {
@@ -103,5 +107,6 @@ export function errorText(e: unknown): string {
   // Placeholders the catalog needs but the detail lacks fall back to the message.
   params.status ??= err.message;
   params.reason ??= err.message;
-  return tDyn(`errors.${err.code}`, err.message, params);
+  const general = tDyn(`errors.${err.code}`, err.message, params);
+  return scope ? tDyn(`${scope}.${err.code}`, general, params) : general;
 }

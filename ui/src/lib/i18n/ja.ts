@@ -279,6 +279,8 @@ export const ja: Record<MessageKey, string> = {
   'cnt.rejectLabel': '{sku}({location})の棚卸を却下',
   'cnt.approved': '{sku} の棚卸を承認し、差異を反映しました。',
   'cnt.rejected': '{sku} の棚卸を却下しました。',
+  'stock.errors.unknown_sku': 'このテナントにその SKU はありません。',
+  'stock.errors.lot_required': 'この SKU はロット管理品です。ロットを入力してください。',
   'exc.refresh': '更新',
   'exc.empty': '例外はありません。',
   'exc.kind.feedback_failed': 'Amazon 出荷通知の失敗',
