@@ -113,7 +113,7 @@ pub async fn recipient(
         },
         "purged" => ApiError::Rule {
             code: "pii_purged",
-            message: "this order's recipient PII was erased (authorization withdrawn or retention)".into(),
+            message: "this order's recipient PII was erased (Amazon authorization withdrawn, or a deletion request)".into(),
         },
         _ => ApiError::Rule {
             code: "recipient_not_available",
