@@ -41,6 +41,18 @@ pub struct PackResult {
     pub recorded_offline: bool,
 }
 
+/// A package as the packer records it (`POST /api/v1/orders/{id}/packages`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct NewPackage {
+    pub box_type: String,
+    pub weight_g: i64,
+    /// `yamato`, `sagawa` or `japan_post`, with `tracking_number`: a pre-printed label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct BookResult {
     pub carrier: String,
@@ -335,8 +347,24 @@ impl Station {
         box_type: &str,
         weight_g: i64,
     ) -> Result<Order, StationError> {
+        let p = NewPackage {
+            box_type: box_type.to_owned(),
+            weight_g,
+            ..NewPackage::default()
+        };
+        self.add_package_with(order_id, &p).await
+    }
+
+    /// A package, with the carrier and tracking number of a pre-printed label scanned at the
+    /// bench if there is one (offline, that number is what the dispatch's label scan matches).
+    pub async fn add_package_with(
+        &self,
+        order_id: &str,
+        p: &NewPackage,
+    ) -> Result<Order, StationError> {
         let k = key();
-        let body = serde_json::json!({ "box_type": box_type, "weight_g": weight_g });
+        // Strings and a number: serialising cannot fail.
+        let body = serde_json::to_value(p).unwrap_or_default();
         if self.order_in_step(order_id).await? {
             let path = format!("/api/v1/orders/{order_id}/packages");
             match self
@@ -348,8 +376,7 @@ impl Station {
                 Err(e) => return Err(e),
             }
         }
-        self.record_package(order_id, &k, &body, box_type, weight_g)
-            .await
+        self.record_package(order_id, &k, &body, p).await
     }
 
     /// Books the package's label with the carrier (on the server, which holds the account).

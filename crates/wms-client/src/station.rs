@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::api::{ApiClient, ApiConfig, ApiError, Call};
 use crate::cache::{self, Cache, CacheCounts, CacheError, CacheKey, OutboxRow};
-use crate::desk::PackResult;
+use crate::desk::{NewPackage, PackResult};
 use crate::label::{self, LabelBuildError, StationProfile};
 use crate::model::{LabelRecipient, Order, Package, RecipientWire, Warehouse};
 use crate::outbox::{self, ReplayReport};
@@ -22,7 +22,7 @@ use crate::secrets::{self, SecretError, SecretStoreKind, StorePreference};
 use crate::session::{Session, SessionError, Tokens};
 use crate::sync::{self, FEED_CURSOR, SyncEvent, SyncReport};
 use crate::tls::{Fingerprint, FingerprintError};
-use wms_core::fulfilment::{self, OrderEvent, OrderState, PackLine, PackRefusal};
+use wms_core::fulfilment::{self, OrderEvent, OrderState, PackLine, PackRefusal, PackageInput};
 
 const CONFIG_FILE: &str = "station.json";
 pub(crate) const CACHE_FILE: &str = "cache.sqlite";
@@ -944,18 +944,24 @@ impl Station {
         order_id: &str,
         key: &str,
         request: &serde_json::Value,
-        box_type: &str,
-        weight_g: i64,
+        p: &NewPackage,
     ) -> Result<Order, StationError> {
         let (mut order, state) = self.cached_for_offline(order_id).await?;
-        fulfilment::check_package(state, box_type, weight_g)?;
-        let box_type = box_type.trim();
+        let tracking = fulfilment::check_package(
+            state,
+            &PackageInput {
+                box_type: &p.box_type,
+                weight_g: p.weight_g,
+                carrier: p.carrier.as_deref(),
+                tracking_number: p.tracking_number.as_deref(),
+            },
+        )?;
         order.packages.push(Package {
             seq: order.packages.iter().map(|p| p.seq).max().unwrap_or(0) + 1,
-            box_type: box_type.to_owned(),
-            weight_g,
-            carrier: None,
-            tracking_number: None,
+            box_type: p.box_type.trim().to_owned(),
+            weight_g: p.weight_g,
+            carrier: tracking.map(|t| t.carrier().as_str().to_owned()),
+            tracking_number: tracking.map(|t| t.digits()),
             feedback: None,
         });
         self.cache

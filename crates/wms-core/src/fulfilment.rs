@@ -544,6 +544,12 @@ pub enum PackRefusal {
     InvalidBoxType,
     #[error("weight_g must be 1–70000")]
     InvalidWeight,
+    #[error("give both carrier and tracking_number, or neither")]
+    LabelIncomplete,
+    #[error(transparent)]
+    UnknownCarrier(#[from] crate::tracking::UnknownCarrier),
+    #[error(transparent)]
+    Tracking(#[from] crate::tracking::TrackingError),
 }
 
 impl PackRefusal {
@@ -558,6 +564,9 @@ impl PackRefusal {
             PackRefusal::OverQuantity { .. } => "over_quantity",
             PackRefusal::InvalidBoxType => "validation_failed",
             PackRefusal::InvalidWeight => "invalid_weight",
+            PackRefusal::LabelIncomplete => "validation_failed",
+            PackRefusal::UnknownCarrier(_) => "unknown_carrier",
+            PackRefusal::Tracking(e) => e.code(),
         }
     }
 }
@@ -631,20 +640,41 @@ pub fn check_pack(
     })
 }
 
-/// The package rule: a package (box type, weight in grams) is added while the order is being
-/// picked or is packed; the box type is 1–32 characters (trimmed), the weight 1–70000 g.
-pub fn check_package(state: OrderState, box_type: &str, weight_g: i64) -> Result<(), PackRefusal> {
+/// A package as the packer records it (the wire's `NewPackage` without dimensions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackageInput<'a> {
+    pub box_type: &'a str,
+    pub weight_g: i64,
+    /// With `tracking_number`: a pre-printed label scanned at the bench.
+    pub carrier: Option<&'a str>,
+    pub tracking_number: Option<&'a str>,
+}
+
+/// The package rule: a package is added while the order is being picked or is packed; the box
+/// type is 1–32 characters (trimmed), the weight 1–70000 g; a carrier and a tracking number come
+/// together, the number checked for that carrier. Returns the tracking number, if one was given.
+pub fn check_package(
+    state: OrderState,
+    p: &PackageInput<'_>,
+) -> Result<Option<crate::tracking::TrackingNumber>, PackRefusal> {
     if !matches!(state, OrderState::Picking | OrderState::Packed) {
         return Err(PackRefusal::NotPackable(state));
     }
-    let box_type = box_type.trim();
+    let box_type = p.box_type.trim();
     if box_type.is_empty() || box_type.chars().count() > 32 {
         return Err(PackRefusal::InvalidBoxType);
     }
-    if !(1..=70_000).contains(&weight_g) {
+    if !(1..=70_000).contains(&p.weight_g) {
         return Err(PackRefusal::InvalidWeight);
     }
-    Ok(())
+    match (p.carrier, p.tracking_number) {
+        (None, None) => Ok(None),
+        (Some(c), Some(n)) => {
+            let carrier: crate::tracking::Carrier = c.parse()?;
+            Ok(Some(crate::tracking::TrackingNumber::new(carrier, n)?))
+        }
+        _ => Err(PackRefusal::LabelIncomplete),
+    }
 }
 
 #[cfg(test)]
@@ -705,9 +735,15 @@ mod pack_tests {
     #[test]
     fn packages_while_packing_with_a_box_and_a_weight() {
         let long = "x".repeat(33);
-        let code = |state, box_type, weight| {
-            check_package(state, box_type, weight)
-                .map(|()| "ok")
+        let code = |state, box_type, weight_g| {
+            let p = PackageInput {
+                box_type,
+                weight_g,
+                carrier: None,
+                tracking_number: None,
+            };
+            check_package(state, &p)
+                .map(|_| "ok")
                 .unwrap_or_else(|e| e.code())
         };
         assert_eq!(code(OrderState::Picking, "60", 800), "ok");
@@ -721,6 +757,38 @@ mod pack_tests {
         assert_eq!(code(OrderState::Packed, &long, 800), "validation_failed");
         assert_eq!(code(OrderState::Packed, "60", 0), "invalid_weight");
         assert_eq!(code(OrderState::Packed, "60", 70_001), "invalid_weight");
+    }
+
+    #[test]
+    fn a_pre_printed_label_names_its_carrier_and_a_valid_number() {
+        let good = crate::tracking::TrackingNumber::from_serial(
+            crate::tracking::Carrier::Yamato,
+            44_441_375_001,
+        )
+        .unwrap()
+        .digits();
+        let check = |carrier, tracking_number| {
+            let p = PackageInput {
+                box_type: "60",
+                weight_g: 800,
+                carrier,
+                tracking_number,
+            };
+            check_package(OrderState::Packed, &p)
+        };
+        let t = check(Some("yamato"), Some(&good)).unwrap().unwrap();
+        assert_eq!(t.digits(), good);
+        let code = |c, n| check(c, n).map(|_| "ok").unwrap_or_else(|e| e.code());
+        assert_eq!(code(Some("yamato"), None), "validation_failed");
+        assert_eq!(code(None, Some(good.as_str())), "validation_failed");
+        assert_eq!(code(Some("fedex"), Some(good.as_str())), "unknown_carrier");
+        let mut bad = good.clone();
+        bad.pop();
+        bad.push(if good.ends_with('0') { '1' } else { '0' });
+        assert_eq!(
+            code(Some("yamato"), Some(bad.as_str())),
+            "tracking_check_digit_mismatch"
+        );
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use wms_client::desk::NewPackage;
 use wms_client::secrets::StorePreference;
 use wms_client::station::{LabelSource, LoginParams, Station, StationOptions};
 use wms_client::sync::SyncMode;
@@ -95,6 +96,11 @@ enum Cmd {
         box_type: String,
         #[arg(long)]
         weight_g: i64,
+        /// The carrier of a pre-printed label scanned at the bench (with --tracking-number).
+        #[arg(long)]
+        carrier: Option<String>,
+        #[arg(long)]
+        tracking_number: Option<String>,
     },
     /// Record a dispatch now (works offline: replayed with its real ship time).
     Dispatch {
@@ -292,9 +298,17 @@ async fn main() -> anyhow::Result<()> {
             order,
             box_type,
             weight_g,
+            carrier,
+            tracking_number,
         } => {
             let station = Station::open(&cli.data, options).await?;
-            let o = station.add_package(&order, &box_type, weight_g).await?;
+            let p = NewPackage {
+                box_type,
+                weight_g,
+                carrier,
+                tracking_number,
+            };
+            let o = station.add_package_with(&order, &p).await?;
             out(&format!(
                 "order {}: {} package(s)",
                 o.status,
