@@ -3,6 +3,7 @@
 //! dispatch lands exactly once with its original ship time.
 
 use serde_json::Value;
+use wms_client::desk::NewPackage;
 use wms_client::secrets::StorePreference;
 use wms_client::station::Station;
 
@@ -130,6 +131,23 @@ fn replay_child_killed_after(data: &std::path::Path, after: usize) -> usize {
     sent
 }
 
+/// A package with a pre-printed Yamato label (serial `n`): the number the dispatch's label scan
+/// matches at the desktop.
+fn labelled_package(n: u64) -> NewPackage {
+    let tracking = wms_core::tracking::TrackingNumber::from_serial(
+        wms_core::tracking::Carrier::Yamato,
+        44_441_376_000 + n,
+    )
+    .unwrap()
+    .digits();
+    NewPackage {
+        box_type: "60".into(),
+        weight_g: 800,
+        carrier: Some("yamato".into()),
+        tracking_number: Some(tracking),
+    }
+}
+
 /// The barcode a scanner reads for an order line (the SKU's first barcode; else its seller SKU).
 fn barcode_of(sku: Option<&wms_client::model::Sku>, seller_sku: &str) -> String {
     sku.and_then(|s| s.barcodes.first())
@@ -162,7 +180,7 @@ async fn offline_packing_and_dispatch_of_20_orders_survives_a_killed_replay() {
     server.stop();
     let mut recorded = Vec::new();
     let mut checked_refusals = false;
-    for id in ids.iter().chain(std::iter::once(&cancelled)) {
+    for (n, id) in ids.iter().chain(std::iter::once(&cancelled)).enumerate() {
         let order = station.order(id).await.unwrap();
         assert_eq!(order.status, "picking");
         let skus = station.line_skus(&order).await;
@@ -206,6 +224,14 @@ async fn offline_packing_and_dispatch_of_20_orders_survives_a_killed_replay() {
                 assert_eq!(err.code(), "lot_unverifiable_offline", "{err}");
                 let err = station.dispatch(id).await.unwrap_err();
                 assert_eq!(err.code(), "not_packed", "{err}");
+                let mut misread = labelled_package(999);
+                if let Some(t) = misread.tracking_number.as_mut() {
+                    let last = if t.ends_with('0') { '1' } else { '0' };
+                    t.pop();
+                    t.push(last);
+                }
+                let err = station.add_package_with(id, &misread).await.unwrap_err();
+                assert_eq!(err.code(), "tracking_check_digit_mismatch", "{err}");
                 assert_eq!(station.status().await.unwrap().outbox_pending, pending);
                 assert_eq!(station.order(id).await.unwrap(), before);
             }
@@ -215,17 +241,19 @@ async fn offline_packing_and_dispatch_of_20_orders_survives_a_killed_replay() {
         assert!(packed.lines.iter().all(|l| l.packed == l.quantity));
         let err = station.dispatch(id).await.unwrap_err();
         assert_eq!(err.code(), "no_package", "{err}");
-        let o = station.add_package(id, "60", 800).await.unwrap();
+        let label = labelled_package(n as u64);
+        let o = station.add_package_with(id, &label).await.unwrap();
         assert_eq!(o.packages.len(), 1);
+        assert_eq!(o.packages[0].tracking_number, label.tracking_number);
         let d = station.dispatch(id).await.unwrap();
         assert!(d.replay.offline, "the server is down");
-        recorded.push((id.clone(), d.ship_time));
+        recorded.push((id.clone(), d.ship_time, label.tracking_number));
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     assert!(checked_refusals, "no order with two lines");
     let rows = station.status().await.unwrap().outbox_pending;
     let mut units = 0;
-    for (id, _) in &recorded {
+    for (id, _, _) in &recorded {
         let o = station.order(id).await.unwrap();
         assert_eq!(o.status, "dispatched");
         units += o.lines.iter().map(|l| l.quantity).sum::<i64>();
@@ -282,7 +310,7 @@ async fn offline_packing_and_dispatch_of_20_orders_survives_a_killed_replay() {
         .await;
     let ships = ships.as_array().unwrap();
     let mut shipped_units = 0;
-    for (id, ship_time) in &recorded[..N] {
+    for (id, ship_time, tracking) in &recorded[..N] {
         let o = admin.get(&format!("/api/v1/orders/{id}")).await;
         assert_eq!(o["status"], "dispatched", "{o}");
         assert_eq!(ms(o["ship_time"].as_str().unwrap()), ms(ship_time), "{id}");
@@ -290,6 +318,11 @@ async fn offline_packing_and_dispatch_of_20_orders_survives_a_killed_replay() {
             o["packages"].as_array().unwrap().len(),
             1,
             "one package: {o}"
+        );
+        assert_eq!(o["packages"][0]["carrier"], "yamato");
+        assert_eq!(
+            o["packages"][0]["tracking_number"].as_str(),
+            tracking.as_deref()
         );
         let ordered: i64 = o["lines"]
             .as_array()
