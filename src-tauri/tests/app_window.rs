@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use stack::{Stack, TENANT};
+use stack::{Api, Stack, TENANT};
 use webdriver::{ENTER, F2, Session};
 
 fn find_tool(name: &str) -> Option<PathBuf> {
@@ -345,6 +345,73 @@ async fn pack_and_dispatch_an_amazon_order_in_the_real_window() {
         confirmed.body
     );
     mark("Amazon confirmed");
+
+    // --- Approvals: another supervisor's adjustment (the admin's) is approved in the window;
+    // the signed-in supervisor's own request is refused by the server (four eyes), and the
+    // window says so.
+    // The admin logged in at the start (the order's setup): one TOTP step later now.
+    let admin = Api::login_with(&stack, &stack.admin, &stack.admin.totp_ahead(1)).await;
+    let asked = admin
+        .post(
+            "/api/v1/stock/adjust",
+            serde_json::json!({"sku": "JP-00002", "location": "RCV-01-01", "delta": 12, "reason_code": "found"}),
+        )
+        .await;
+    let theirs = asked["request_id"]
+        .as_str()
+        .expect("above the threshold: a request");
+    s.click(&s.wait_for("[data-testid=nav-supervisor]", 5).await.unwrap())
+        .await
+        .unwrap();
+    s.click(&s.wait_for("[data-testid=tab-approvals]", 10).await.unwrap())
+        .await
+        .unwrap();
+    let approve = s
+        .wait_for(&format!("tr[data-id='{theirs}'] button.primary"), 20)
+        .await
+        .unwrap();
+    s.click(&approve).await.unwrap();
+    s.wait_text("[data-testid=adjust-notice]", "approved and posted", 20)
+        .await
+        .unwrap();
+    let decided = admin.get("/api/v1/adjustments?status=approved").await;
+    assert_eq!(decided[0]["id"].as_str(), Some(theirs), "{decided}");
+
+    s.type_into(&s.wait_for("#a-sku", 5).await.unwrap(), "JP-00002")
+        .await
+        .unwrap();
+    s.type_into(&s.wait_for("#a-loc", 5).await.unwrap(), "RCV-01-01")
+        .await
+        .unwrap();
+    s.execute(
+        "const r = document.querySelector('#a-reason'); r.value = 'found'; r.dispatchEvent(new Event('change'));",
+    )
+    .await
+    .unwrap();
+    let delta = s.wait_for("#a-delta", 5).await.unwrap();
+    s.type_into(&delta, "15").await.unwrap();
+    s.keys(&ENTER.to_string()).await.unwrap();
+    s.wait_text(
+        "[data-testid=adjust-notice]",
+        "waits for another supervisor",
+        20,
+    )
+    .await
+    .unwrap();
+    let own = s
+        .wait_for("[data-testid=adjustments] tbody tr button.primary", 10)
+        .await
+        .unwrap();
+    s.click(&own).await.unwrap();
+    s.wait_text(
+        "[data-testid=adjustments-error]",
+        "Another supervisor must approve an adjustment you requested",
+        20,
+    )
+    .await
+    .unwrap();
+    shot(&display, "07-approvals").await;
+    mark("approvals");
     s.quit().await;
 }
 

@@ -26,11 +26,17 @@ pub struct User {
 impl User {
     /// The TOTP code for now.
     pub fn totp(&self) -> String {
+        self.totp_ahead(0)
+    }
+
+    /// The TOTP code `steps` 30-second steps from now: a second login of the same user within
+    /// one step would be refused as a replay.
+    pub fn totp_ahead(&self, steps: u64) -> String {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        wms_core::totp::code_at(&self.totp_secret, now).unwrap_or_default()
+        wms_core::totp::code_at(&self.totp_secret, now + 30 * steps).unwrap_or_default()
     }
 }
 
@@ -73,6 +79,11 @@ pub struct Api {
 
 impl Api {
     pub async fn login(stack: &Stack, u: &User) -> Self {
+        Self::login_with(stack, u, &u.totp()).await
+    }
+
+    /// As [`Api::login`], with this TOTP code.
+    pub async fn login_with(stack: &Stack, u: &User, totp: &str) -> Self {
         let api = ApiClient::new(&ApiConfig::new(
             stack.url.clone(),
             Fingerprint::parse(&stack.fingerprint).ok(),
@@ -81,7 +92,7 @@ impl Api {
         let t: Value = api
             .json(Call::post(
                 "/api/v1/auth/login",
-                json!({"tenant": TENANT, "email": u.email, "password": u.password, "totp": u.totp()}),
+                json!({"tenant": TENANT, "email": u.email, "password": u.password, "totp": totp}),
             ))
             .await
             .unwrap_or_else(|e| panic!("login: {e}"));

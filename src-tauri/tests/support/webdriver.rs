@@ -213,6 +213,13 @@ impl Session {
         Ok(())
     }
 
+    /// Runs a script in the window and returns its value (for what WebDriver cannot do through
+    /// the native widgets, e.g. choosing an option of a `<select>`).
+    pub async fn execute(&self, script: &str) -> Result<Value, String> {
+        self.post("/execute/sync", json!({"script": script, "args": []}))
+            .await
+    }
+
     /// Ends the session (closes the app).
     pub async fn quit(self) {
         let _ = self
