@@ -78,6 +78,7 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds between retention runs (expired orders and audit events deleted; once at start
     /// too). 0: never in this process (run `wms-server retention run` from a scheduler instead).
+    /// Env: `WMS_RETENTION_INTERVAL_SECS`.
     pub retention_interval_secs: u64,
     pub amazon: AmazonSettings,
     pub carriers: CarrierSettings,
@@ -272,6 +273,12 @@ impl Settings {
             s.amazon.sync_interval_secs = v.parse().map_err(|_| ConfigError::Env {
                 var: "WMS_AMAZON_SYNC_INTERVAL_SECS",
                 reason: format!("expected a number of seconds, got `{v}`"),
+            })?;
+        }
+        if let Some(v) = env("WMS_RETENTION_INTERVAL_SECS") {
+            s.retention_interval_secs = v.parse().map_err(|_| ConfigError::Env {
+                var: "WMS_RETENTION_INTERVAL_SECS",
+                reason: format!("expected a number of seconds (0: off), got `{v}`"),
             })?;
         }
         if s.tls_cert.is_some() != s.tls_key.is_some() {
