@@ -23,6 +23,7 @@ pub mod model;
 pub mod office;
 pub mod outbox;
 pub mod print;
+pub mod privacy;
 pub mod secrets;
 pub mod session;
 pub mod station;
