@@ -40,4 +40,8 @@ pub const COMMANDS: &[&str] = &[
     "count_enter",
     "count_decide",
     "audit_log",
+    "retention",
+    "set_retention",
+    "data_requests",
+    "data_request_create",
 ];

@@ -128,6 +128,7 @@ macro_rules! with_station {
 
 // After `with_station!`, which its commands use.
 mod office;
+mod privacy;
 
 /// The codes after which this station's local data is gone (see wms-client's `device`).
 fn is_erasure(code: &str) -> bool {
@@ -1244,6 +1245,10 @@ pub fn run() {
             office::count_enter,
             office::count_decide,
             office::audit_log,
+            privacy::retention,
+            privacy::set_retention,
+            privacy::data_requests,
+            privacy::data_request_create,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -91,7 +91,7 @@ fn adjustment_status(status: Option<&str>) -> Result<Option<&str>> {
 }
 
 /// A text field the UI sends: trimmed; empty means not given.
-fn given(s: Option<String>) -> Option<String> {
+pub(crate) fn given(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
