@@ -61,6 +61,9 @@ test('axe: no serious or critical violations on login, packer, supervisor and ad
     await page.getByTestId('profile-dialog').waitFor();
     found[`admin-devices-profile/${locale}`] = await axe(page);
     await page.getByTestId('profile-dialog').getByRole('button', { name: /Cancel|キャンセル/ }).click();
+    await page.getByTestId('tab-privacy').click();
+    await page.getByTestId('dreq-list').waitFor();
+    found[`admin-privacy/${locale}`] = await axe(page);
     await page.getByTestId('tab-users').click();
     await page.getByRole('button', { name: /two-step|2段階認証/ }).first().click();
     await page.getByTestId('stepup-dialog').waitFor();

@@ -212,6 +212,42 @@ export type CountTask = {
   /** counted − expected. */
   variance: number | null;
 };
+/** Retention in days, each 30–3650. */
+export type Retention = { businessDays: number; auditDays: number };
+export const RETENTION_MIN_DAYS = 30;
+export const RETENTION_MAX_DAYS = 3650;
+export type DataRequestKind = 'export' | 'correct' | 'delete';
+export const DATA_REQUEST_KINDS: readonly DataRequestKind[] = ['export', 'correct', 'delete'];
+export type DataRequestRow = {
+  id: string;
+  /** A newer server's kind still reads (shown as it came). */
+  kind: DataRequestKind | string;
+  orderId: string;
+  /** A user id. */
+  requestedBy: string;
+  reason: string;
+  /** RFC 3339, UTC. */
+  verifiedAt: string;
+  /** Verification + 30 days. */
+  dueBy: string;
+  status: 'open' | 'done' | string;
+  doneAt: string | null;
+  /** What was done (no personal data). */
+  result: string | null;
+};
+export type RecipientInput = {
+  name: string;
+  postalCode: string;
+  prefecture: string;
+  city: string;
+  address1: string;
+  address2: string | null;
+  phone: string | null;
+  email: string | null;
+};
+export type NewDataRequest = { kind: DataRequestKind; orderId: string; reason: string; recipient: RecipientInput | null };
+/** `export`: the server's order document as it came (snake_case), the full recipient included. */
+export type DataRequestOutcome = { request: DataRequestRow; export: Record<string, unknown> | null };
 export type LogoutOutcome = { revokedOnServer: boolean; outboxDiscarded: number };
 
 export class AppError extends Error {
@@ -307,6 +343,10 @@ export const ipc = {
   countGet: (id: string) => call<CountTask>('count_get', { id }),
   countEnter: (id: string, counted: number) => call<CountTask>('count_enter', { id, counted }),
   countDecide: (id: string, approve: boolean) => call<CountTask>('count_decide', { id, approve }),
+  retention: () => call<Retention>('retention'),
+  setRetention: (r: Retention) => call<Retention>('set_retention', r),
+  dataRequests: (limit: number | null) => call<DataRequestRow[]>('data_requests', { limit }),
+  dataRequestCreate: (r: NewDataRequest) => call<DataRequestOutcome>('data_request_create', r),
 };
 
 export const events = {

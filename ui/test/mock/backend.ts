@@ -17,6 +17,8 @@ type Config = {
   movementRows?: number;
   /** How many events the audit log holds (default 450: more than two pages of 200). */
   auditEvents?: number;
+  /** How many data-subject requests are recorded (default 60). */
+  dataRequests?: number;
   printerConfigured?: boolean;
   /** cmd → AppError to reject the next call of that command with. */
   failNext?: Record<string, Obj>;
@@ -241,6 +243,48 @@ function auditEvents(): AuditEvent[] {
     rows[i] = { seq: n - i, at: new Date(newest - i * 3 * 60_000).toISOString(), actor: i % 2 ? `user:${OTHER}` : `user:${ME}`, action, target, ip: i % 3 ? '192.0.2.10' : null, outcome, detail };
   }
   return (auditCache = rows);
+}
+
+// Privacy: the retention settings and data-subject requests, newest first, one a day; the full
+// recipient of each order (null once erased). ord-9's recipient was erased long ago.
+const retention = { businessDays: 90, auditDays: 90 };
+type DataRequest = { id: string; kind: string; orderId: string; requestedBy: string; reason: string; verifiedAt: string; dueBy: string; status: string; doneAt: string | null; result: string | null };
+const DAY = 86_400_000;
+const DR_RESULTS: Record<string, string> = {
+  export: 'order, lines, packages and recipient exported',
+  correct: 'recipient replaced and re-sealed',
+  delete: 'recipient erased (name, address, phone, e-mail and labels)',
+};
+const recipients: Record<string, Obj | null> = {
+  'ord-1': { name: '山田 太郎', postal_code: '100-0001', prefecture: '東京都', city: '千代田区', address1: '千代田1-1', address2: null, phone: '03-1234-5678', email: 'taro@example.jp' },
+  'ord-2': { name: '佐藤 花子', postal_code: '530-0001', prefecture: '大阪府', city: '大阪市北区', address1: '梅田1-1', address2: 'ビル 3F', phone: null, email: null },
+  'ord-9': null,
+};
+let dataRequestCache: DataRequest[] | null = null;
+function dataRequests(): DataRequest[] {
+  if (dataRequestCache) return dataRequestCache;
+  const n = cfg.dataRequests ?? 60;
+  const newest = Date.parse('2026-11-28T02:00:00Z');
+  const kinds = ['export', 'correct', 'delete'];
+  const rows: DataRequest[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const kind = kinds[i % kinds.length];
+    const at = newest - i * DAY;
+    rows[i] = {
+      id: `dr-${String(n - i).padStart(4, '0')}`, kind, orderId: `ord-${1000 + n - i}`, requestedBy: ME, reason: 'verified by a call-back to the number on the order',
+      verifiedAt: new Date(at).toISOString(), dueBy: new Date(at + 30 * DAY).toISOString(), status: 'done', doneAt: new Date(at).toISOString(), result: DR_RESULTS[kind],
+    };
+  }
+  return (dataRequestCache = rows);
+}
+let dataRequestSeq = 0;
+function admin(): void {
+  if (state.role !== 'admin') throw fail('forbidden', 'admin only');
+}
+function retentionDays(what: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 30 || n > 3650) throw fail('validation_failed', `${what} must be between 30 and 3650 days, not ${String(v)}`);
+  return n;
 }
 
 const calls: { cmd: string; args: Obj }[] = [];
@@ -572,6 +616,57 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
     }
     case 'audit_verify':
       return { ok: true, checked: 4821, brokenAt: null };
+    case 'retention':
+      admin();
+      return { ...retention };
+    case 'set_retention': {
+      admin();
+      // As the command: the range first (the core's rule), then the server's step-up.
+      const businessDays = retentionDays('business_days', a.businessDays);
+      const auditDays = retentionDays('audit_days', a.auditDays);
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      Object.assign(retention, { businessDays, auditDays });
+      return { ...retention };
+    }
+    case 'data_requests': {
+      admin();
+      const limit = a.limit == null ? 100 : Number(a.limit);
+      if (!(limit >= 1 && limit <= 500)) throw fail('validation_failed', 'limit must be 1–500');
+      return dataRequests().slice(0, limit);
+    }
+    case 'data_request_create': {
+      admin();
+      const kind = String(a.kind);
+      const orderId = String(a.orderId ?? '').trim();
+      if (!['export', 'correct', 'delete'].includes(kind)) throw fail('validation_failed', `kind: "${kind}" is not export, correct or delete`);
+      if (!orderId || !String(a.reason ?? '').trim()) throw fail('validation_failed', 'orderId and reason are required');
+      if ((kind === 'correct') !== (a.recipient != null)) throw fail('validation_failed', 'a recipient comes with a correction only');
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      if (!(orderId in recipients)) throw fail('not_found', 'order not found');
+      const had = recipients[orderId];
+      let exported: Obj | null = null;
+      let result = DR_RESULTS[kind];
+      if (kind === 'export') {
+        const o = orders.find((x) => x.id === orderId);
+        exported = { id: orderId, external_id: o?.externalId ?? null, status: o?.status ?? 'shipped', recipient_pii: had ? 'granted' : 'purged', recipient: had, lines: o?.lines.map((l) => ({ line_no: l.lineNo, sku: l.sellerSku, quantity: l.quantity })) ?? [] };
+        if (!had) result = 'order, lines and packages exported (no recipient PII held)';
+      } else if (kind === 'delete') {
+        if (!had) result = 'no recipient PII held (already erased or never stored)';
+        recipients[orderId] = null;
+      } else {
+        if (!had) throw fail('pii_purged', "this order's recipient PII was erased; it cannot be corrected");
+        const r = a.recipient as Obj;
+        if (!/^\d{3}-?\d{4}$/.test(String(r.postalCode))) throw fail('invalid_postal_code', `postal code must be NNN-NNNN, got \`${String(r.postalCode)}\``);
+        recipients[orderId] = { name: r.name, postal_code: r.postalCode, prefecture: r.prefecture, city: r.city, address1: r.address1, address2: r.address2, phone: r.phone, email: r.email };
+      }
+      const now = '2026-11-28T10:00:00Z';
+      const request: DataRequest = {
+        id: `dr-new-${++dataRequestSeq}`, kind, orderId, requestedBy: ME, reason: String(a.reason).trim(),
+        verifiedAt: now, dueBy: '2026-12-28T10:00:00Z', status: 'done', doneAt: now, result,
+      };
+      dataRequests().unshift(request);
+      return { request, export: exported };
+    }
     default:
       throw fail('internal', `mock: unknown command ${cmd}`);
   }
@@ -598,6 +693,8 @@ mockIPC(
   calls,
   state,
   orders,
+  recipients,
+  retention,
   emit,
   status,
   callsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd),
