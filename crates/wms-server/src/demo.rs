@@ -203,6 +203,16 @@ pub async fn seed_warehouse(
         .tenant_tx(tenant)
         .await
         .map_err(AccountError::from)?;
+    if backend == crate::db::Backend::Postgres {
+        // The whole warehouse loads in this one transaction: tables that were empty when a
+        // statement was first planned grow by 100,000 rows inside it, and a generic plan cached
+        // at that moment goes on scanning them in full at every execution (quadratic: 75,000 SKUs
+        // did not load in 15 minutes). Planned at each execution, the planner sees their size.
+        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+            .execute(tx.conn())
+            .await
+            .map_err(|e| DemoError::Warehouse(e.to_string()))?;
+    }
     let keys = state
         .keys
         .tenant(&mut tx)

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use wms_core::fulfilment::{OrderEvent, OrderState};
+use wms_core::fulfilment::{
+    OrderEvent, OrderState, PackLine, PackRefusal, PackageInput, check_pack, check_package,
+};
 use wms_core::ledger::{MovementKind, StockLot, allocate_fefo};
 use wms_core::seal::Aad;
 
@@ -1052,64 +1054,53 @@ pub async fn pack_scan(
     let o = load(tx, backend, id, true)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
-    if o.status != OrderState::Picking {
-        return Err(state(
-            "order_not_packable",
-            format!(
-                "order {} is {}: only orders being picked can be packed",
-                o.external_id, o.status
-            ),
-        ));
-    }
-    let qty = scan.quantity.unwrap_or(1);
-    if !(1..=10_000).contains(&qty) {
-        return Err(rule("invalid_quantity", "quantity must be 1–10000"));
-    }
-    let Some(sku_id) = master::sku_by_scan(tx, &scan.barcode).await? else {
-        return Err(rule(
-            "unknown_barcode",
-            format!("`{}` is not a known barcode or SKU", scan.barcode.trim()),
-        ));
-    };
+    let sku_id = master::sku_by_scan(tx, &scan.barcode).await?;
     let lines = lines_of(tx, id).await?;
-    let candidates: Vec<&(OrderLineView, String)> =
-        lines.iter().filter(|(_, s)| *s == sku_id).collect();
-    if candidates.is_empty() {
-        let sku = master::sku_by_id(tx, &sku_id).await?;
-        return Err(rule(
-            "wrong_item",
-            format!(
-                "{} ({}) is not in order {}",
-                sku.seller_sku, sku.name, o.external_id
-            ),
-        ));
-    }
-    let Some((line, _)) = candidates
+    let view: Vec<PackLine<'_>> = lines
         .iter()
-        .find(|(l, _)| l.packed < l.quantity)
-        .copied()
-    else {
-        return Err(rule(
-            "over_quantity",
-            format!(
-                "all {} of this item are already packed",
-                candidates.iter().map(|(l, _)| l.quantity).sum::<i64>()
-            ),
-        ));
+        .map(|(l, sku)| PackLine {
+            line_no: l.line_no,
+            sku,
+            quantity: l.quantity,
+            packed: l.packed,
+        })
+        .collect();
+    // The rule is `wms_core`'s, shared with the workstation's offline check; the messages name
+    // what the packer scanned.
+    let step = match check_pack(
+        o.status,
+        &view,
+        sku_id.as_deref(),
+        scan.quantity.unwrap_or(1),
+    ) {
+        Ok(step) => step,
+        Err(e @ PackRefusal::UnknownBarcode) => {
+            return Err(rule(
+                e.code(),
+                format!("`{}` is not a known barcode or SKU", scan.barcode.trim()),
+            ));
+        }
+        Err(e @ PackRefusal::WrongItem) => {
+            let sku_id = sku_id.unwrap_or_default();
+            let sku = master::sku_by_id(tx, &sku_id).await?;
+            return Err(rule(
+                e.code(),
+                format!(
+                    "{} ({}) is not in order {}",
+                    sku.seller_sku, sku.name, o.external_id
+                ),
+            ));
+        }
+        Err(e) => return Err(refusal(&o, e, "only orders being picked can be packed")),
     };
-    if line.packed + qty > line.quantity {
-        return Err(rule(
-            "over_quantity",
-            format!(
-                "{} more would make {} of {}",
-                qty,
-                line.packed + qty,
-                line.quantity
-            ),
-        ));
-    }
+    let Some((line, sku_id)) = lines.iter().find(|(l, _)| l.line_no == step.line_no) else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "pack rule chose line {} of order {id}, which it was not given",
+            step.line_no
+        )));
+    };
     if let Some(lot) = &scan.lot {
-        let batch = master::batch_by_lot(tx, &sku_id, lot).await.map_err(|_| {
+        let batch = master::batch_by_lot(tx, sku_id, lot).await.map_err(|_| {
             rule(
                 "batch_not_allocated",
                 format!("lot `{lot}` was not allocated to this order"),
@@ -1126,16 +1117,10 @@ pub async fn pack_scan(
             ));
         }
     }
-    let packed = line.packed + qty;
+    let packed = step.packed;
     let (tid, conn) = tx.split();
     sqlx::query("UPDATE order_lines SET packed = $1 WHERE tenant_id = $2 AND order_id = $3 AND line_no = $4").bind(packed).bind(tid).bind(id).bind(line.line_no).execute(conn).await?;
-    let complete = lines.iter().all(|(l, _)| {
-        if l.line_no == line.line_no {
-            packed >= l.quantity
-        } else {
-            l.packed >= l.quantity
-        }
-    });
+    let complete = step.order_complete;
     let status = if complete {
         let next = transition(&o, OrderEvent::Pack)?;
         set_status(tx, &o, next).await?;
@@ -1177,26 +1162,52 @@ pub struct NewPackage {
     pub items: Vec<PackageItem>,
 }
 
-/// Check a carrier + tracking number pair; returns them normalised.
-fn check_tracking(
-    carrier: Option<&str>,
-    number: Option<&str>,
-) -> Result<Option<(String, String)>, ApiError> {
-    match (carrier, number) {
-        (None, None) => Ok(None),
-        (Some(c), Some(n)) => {
-            let carrier: wms_core::tracking::Carrier =
-                c.parse().map_err(|e: wms_core::tracking::UnknownCarrier| {
-                    rule("unknown_carrier", e.to_string())
-                })?;
-            let t = wms_core::tracking::TrackingNumber::new(carrier, n)
-                .map_err(|e| rule(e.code(), e.to_string()))?;
-            Ok(Some((carrier.as_str().to_owned(), t.digits())))
+/// A refusal of `wms_core`'s pack or package rule as the API's problem; `what` completes "order
+/// X is STATE: …" for an order in the wrong state.
+fn refusal(o: &OrderRow, e: PackRefusal, what: &str) -> ApiError {
+    match e {
+        PackRefusal::NotPackable(s) => {
+            state(e.code(), format!("order {} is {s}: {what}", o.external_id))
         }
-        _ => Err(ApiError::Validation(
-            "give both carrier and tracking_number, or neither".into(),
-        )),
+        PackRefusal::InvalidBoxType | PackRefusal::LabelIncomplete => {
+            ApiError::Validation(e.to_string())
+        }
+        PackRefusal::InvalidWeight => rule(
+            e.code(),
+            "weight_g must be 1–70000 (carriers take at most 30 kg; 70 kg for freight)",
+        ),
+        PackRefusal::OverQuantity {
+            packed, quantity, ..
+        } if packed == quantity => rule(
+            e.code(),
+            format!("all {quantity} of this item are already packed"),
+        ),
+        e => rule(e.code(), e.to_string()),
     }
+}
+
+/// A carrier and a tracking number checked for it, normalised.
+fn tracking_pair(carrier: &str, number: &str) -> Result<(String, String), ApiError> {
+    let checked = carrier
+        .parse::<wms_core::tracking::Carrier>()
+        .map_err(PackRefusal::from)
+        .and_then(|c| {
+            wms_core::tracking::TrackingNumber::new(c, number).map_err(PackRefusal::from)
+        });
+    match checked {
+        Ok(t) => Ok((t.carrier().as_str().to_owned(), t.digits())),
+        Err(e) => Err(rule(e.code(), e.to_string())),
+    }
+}
+
+/// A package's carrier and tracking number, normalised (`wms_core`'s package rule).
+fn package_tracking(
+    o: &OrderRow,
+    p: PackageInput<'_>,
+    what: &str,
+) -> Result<Option<(String, String)>, ApiError> {
+    let number = check_package(o.status, &p).map_err(|e| refusal(o, e, what))?;
+    Ok(number.map(|t| (t.carrier().as_str().to_owned(), t.digits())))
 }
 
 pub async fn add_package(
@@ -1208,32 +1219,21 @@ pub async fn add_package(
     let o = load(tx, backend, id, true)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
-    if !matches!(o.status, OrderState::Picking | OrderState::Packed) {
-        return Err(state(
-            "order_not_packable",
-            format!(
-                "order {} is {}: packages are added while packing",
-                o.external_id, o.status
-            ),
-        ));
-    }
-    if p.box_type.trim().is_empty() || p.box_type.chars().count() > 32 {
-        return Err(ApiError::Validation(
-            "box_type must be 1–32 characters".into(),
-        ));
-    }
-    if !(1..=70_000).contains(&p.weight_g) {
-        return Err(rule(
-            "invalid_weight",
-            "weight_g must be 1–70000 (carriers take at most 30 kg; 70 kg for freight)",
-        ));
-    }
+    let tracking = package_tracking(
+        &o,
+        PackageInput {
+            box_type: &p.box_type,
+            weight_g: p.weight_g,
+            carrier: p.carrier.as_deref(),
+            tracking_number: p.tracking_number.as_deref(),
+        },
+        "packages are added while packing",
+    )?;
     for v in [p.length_mm, p.width_mm, p.height_mm].into_iter().flatten() {
         if !(1..=3_000).contains(&v) {
             return Err(ApiError::Validation("dimensions must be 1–3000 mm".into()));
         }
     }
-    let tracking = check_tracking(p.carrier.as_deref(), p.tracking_number.as_deref())?;
     let lines = lines_of(tx, id).await?;
     let existing = packages_of(tx, id).await?;
     let mut seen = std::collections::BTreeSet::new();
@@ -1329,11 +1329,7 @@ pub async fn set_package_tracking(
             ),
         ));
     }
-    let Some((carrier, number)) = check_tracking(Some(carrier), Some(number))? else {
-        return Err(ApiError::Validation(
-            "carrier and tracking number are required".into(),
-        ));
-    };
+    let (carrier, number) = tracking_pair(carrier, number)?;
     let (tid, conn) = tx.split();
     let n = sqlx::query("UPDATE packages SET carrier = $1, tracking_number = $2 WHERE tenant_id = $3 AND order_id = $4 AND seq = $5")
         .bind(carrier)
