@@ -16,5 +16,6 @@ mod feed;
 mod limits;
 mod offline;
 mod printing;
+mod privacy;
 mod secret_service;
 mod session_cache;
