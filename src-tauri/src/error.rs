@@ -34,7 +34,7 @@ impl AppError {
 fn contract_code(code: &str) -> &str {
     match code {
         "certificate_pin_mismatch" => "tls_pin_mismatch",
-        "order_unavailable" | "label_unavailable_offline" => "offline",
+        "order_unavailable" => "offline",
         "printer_status" => "printer_error",
         "queue_missing" | "spooler_missing" | "bad_printer_target" => "printer_offline",
         "not_packed" => "not_packed",
@@ -77,6 +77,13 @@ mod tests {
     fn core_codes_become_contract_codes() {
         let e: AppError = StationError::OrderUnavailable("o1".into()).into();
         assert_eq!(e.code, "offline");
+        // Kept: the packer is told a pre-printed label is the way on while offline.
+        let e: AppError = StationError::LabelUnavailableOffline {
+            order: "o1".into(),
+            package: 1,
+        }
+        .into();
+        assert_eq!(e.code, "label_unavailable_offline");
         let e: AppError = StationError::OrderNotFound("x".into()).into();
         assert_eq!(e.code, "order_not_found");
         let e: AppError = StationError::NotLoggedIn.into();

@@ -25,7 +25,7 @@ pub mod view;
 pub use commands::COMMANDS;
 use error::{AppError, Result};
 use settings::{DeskSettings, Locale, PrinterProfile};
-use view::{OrderView, feedback_of, label_matches};
+use view::{OrderView, PackView, feedback_of, label_matches};
 
 /// The event carrying sync progress.
 pub const SYNC_PROGRESS: &str = "sync://progress";
@@ -493,43 +493,73 @@ async fn open_order(desk: State<'_, Desk>, code: String) -> Result<OrderView> {
 
 #[tauri::command]
 async fn scan_item(
+    app: AppHandle,
     desk: State<'_, Desk>,
     order_id: String,
     barcode: String,
     lot: Option<String>,
-) -> Result<OrderView> {
+) -> Result<PackView> {
     if barcode.trim().is_empty() {
         return Err(AppError::invalid("empty scan"));
     }
-    with_station!(desk, |s| {
-        let (_, o) = s
+    let out = with_station!(desk, |s| {
+        let (r, o) = s
             .scan_item(
                 &order_id,
                 &barcode,
                 lot.as_deref().filter(|l| !l.is_empty()),
             )
             .await?;
-        Ok(view_of(s, &o).await)
-    })
+        Ok(pack_view(s, &o, r.recorded_offline).await)
+    })?;
+    after_pack(&app, &desk, &out).await;
+    Ok(out)
 }
 
+/// A package; with `carrier` and `tracking_number` (both or neither) a pre-printed label's, the
+/// only label there can be while the server is unreachable.
 #[tauri::command]
 async fn add_package(
+    app: AppHandle,
     desk: State<'_, Desk>,
     order_id: String,
     box_type: String,
     weight_g: i64,
-) -> Result<OrderView> {
+    carrier: Option<String>,
+    tracking_number: Option<String>,
+) -> Result<PackView> {
     if box_type.trim().is_empty() {
         return Err(AppError::invalid("choose a box type"));
     }
     if !(1..=50_000).contains(&weight_g) {
         return Err(AppError::invalid("the weight is 1–50,000 g"));
     }
-    with_station!(desk, |s| {
-        let o = s.add_package(&order_id, box_type.trim(), weight_g).await?;
-        Ok(view_of(s, &o).await)
-    })
+    let p = desk::NewPackage {
+        box_type: box_type.trim().to_owned(),
+        weight_g,
+        carrier: office::given(carrier),
+        tracking_number: office::given(tracking_number),
+    };
+    let out = with_station!(desk, |s| {
+        let added = s.add_package_noting(&order_id, &p).await?;
+        Ok(pack_view(s, &added.order, added.recorded_offline).await)
+    })?;
+    after_pack(&app, &desk, &out).await;
+    Ok(out)
+}
+
+async fn pack_view(s: &Station, o: &wms_client::model::Order, recorded_offline: bool) -> PackView {
+    PackView {
+        order: view_of(s, o).await,
+        recorded_offline,
+    }
+}
+
+/// An action recorded offline grew the outbox: the status strip shows it at once.
+async fn after_pack(app: &AppHandle, desk: &Desk, out: &PackView) {
+    if out.recorded_offline {
+        emit_status(app, desk).await;
+    }
 }
 
 #[tauri::command]
@@ -543,7 +573,17 @@ async fn book_label(
         return Err(AppError::invalid("carrier is yamato or sagawa"));
     }
     with_station!(desk, |s| {
-        let (_, o) = s.book(&order_id, seq, &carrier).await?;
+        let (_, o) = s.book(&order_id, seq, &carrier).await.map_err(|e| {
+            let e = AppError::from(e);
+            if e.code != "offline" {
+                return e;
+            }
+            // Booking needs the server (it holds the carrier account): say so, and what works.
+            AppError::new(
+                "label_unavailable_offline",
+                "the server is unreachable: a label can only be booked through the server; use a pre-printed label, or wait for the connection",
+            )
+        })?;
         Ok(view_of(s, &o).await)
     })
 }

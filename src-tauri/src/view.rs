@@ -54,6 +54,16 @@ pub struct OrderView {
     pub complete: bool,
 }
 
+/// An order after a scan or a package at the bench: `OrderView`'s fields, and whether the action
+/// was recorded offline (checked against the cached order, waiting in the outbox).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackView {
+    #[serde(flatten)]
+    pub order: OrderView,
+    pub recorded_offline: bool,
+}
+
 /// `(status, reason)` of a package's feedback JSON (`{"status": "failed", "reason": …}`).
 pub fn feedback_of(v: Option<&serde_json::Value>) -> (String, Option<String>) {
     let status = v

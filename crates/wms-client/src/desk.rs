@@ -53,6 +53,15 @@ pub struct NewPackage {
     pub tracking_number: Option<String>,
 }
 
+/// The order after [`Station::add_package_noting`].
+#[derive(Debug, Clone)]
+pub struct PackageAdded {
+    pub order: Order,
+    /// The server could not be reached: the package was checked against the cached order and
+    /// recorded in the outbox.
+    pub recorded_offline: bool,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct BookResult {
     pub carrier: String,
@@ -362,6 +371,16 @@ impl Station {
         order_id: &str,
         p: &NewPackage,
     ) -> Result<Order, StationError> {
+        Ok(self.add_package_noting(order_id, p).await?.order)
+    }
+
+    /// [`Station::add_package_with`], also saying whether the package was recorded offline (the
+    /// desktop tells the packer, as it does for a scan's [`PackResult::recorded_offline`]).
+    pub async fn add_package_noting(
+        &self,
+        order_id: &str,
+        p: &NewPackage,
+    ) -> Result<PackageAdded, StationError> {
         let k = key();
         // Strings and a number: serialising cannot fail.
         let body = serde_json::to_value(p).unwrap_or_default();
@@ -371,12 +390,20 @@ impl Station {
                 .post_or_record::<serde_json::Value>(&path, &body, &k)
                 .await
             {
-                Ok(_) => return self.fetch_order(order_id).await,
+                Ok(_) => {
+                    return Ok(PackageAdded {
+                        order: self.fetch_order(order_id).await?,
+                        recorded_offline: false,
+                    });
+                }
                 Err(e) if e.is_unanswered() => {}
                 Err(e) => return Err(e),
             }
         }
-        self.record_package(order_id, &k, &body, p).await
+        Ok(PackageAdded {
+            order: self.record_package(order_id, &k, &body, p).await?,
+            recorded_offline: true,
+        })
     }
 
     /// Books the package's label with the carrier (on the server, which holds the account).
