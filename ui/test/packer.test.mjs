@@ -1,14 +1,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, openApp, scan, callsOf, screenshot, recordTones } from './support.mjs';
+import { useBrowser, scan, callsOf, screenshot, recordTones } from './support.mjs';
+import { packerPage as openPacker, untilLotAsked } from './packer-support.mjs';
 
 const env = useBrowser(test);
 
-async function packerPage(config = {}) {
-  const { page, context, problems } = await openApp(env.browser, env.base, { loggedIn: true, role: 'packer', locale: 'en', ...config });
-  await page.getByTestId('prompt').waitFor();
-  return { page, context, problems };
-}
+const packerPage = (config = {}) => openPacker(env, config);
 
 const tones = (page) => page.evaluate(() => window.__tones ?? []);
 const packed = (page, order = 0) => page.evaluate((o) => window.__mock.orders[o].lines.map((l) => l.packed), order);
@@ -90,7 +87,7 @@ test('full flow by keyboard only: pack, package, book, print (F2), label mismatc
   await page.keyboard.type('1250');
   await page.keyboard.press('Enter');
   await page.getByTestId('carrier-form').waitFor();
-  assert.deepEqual((await callsOf(page, 'add_package'))[0].args, { orderId: 'ord-1', boxType: '80', weightG: 1250 });
+  assert.deepEqual((await callsOf(page, 'add_package'))[0].args, { orderId: 'ord-1', boxType: '80', weightG: 1250, carrier: null, trackingNumber: null });
 
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'carrier');
   await page.keyboard.press('ArrowDown'); // sagawa
@@ -173,11 +170,7 @@ test('reprint (F4) and void (F8) ask for a reason in a dialog', async () => {
 
 test('a lot-tracked item asks for the lot, and the next scan is sent as the lot', async () => {
   const { page, context } = await packerPage();
-  await scan(page, 'PL0002');
-  await page.getByTestId('order-id').waitFor();
-  await scan(page, '4901234567917');
-  await page.getByRole('alert').waitFor();
-  assert.match(await page.getByTestId('prompt').innerText(), /scan the lot barcode for SNACK-SENBEI/);
+  await untilLotAsked(page);
   await scan(page, 'LOT-9999');
   await page.getByText(/This lot is not allocated/).waitFor();
   await scan(page, '4901234567917');
@@ -241,26 +234,5 @@ test('carrier refusal and a missing printer are shown as catalog messages, nothi
   await page.keyboard.press('F2');
   await page.getByRole('alert').getByText('No label printer is set up for this station.').waitFor();
   assert.equal(await page.getByTestId('prompt').getAttribute('data-phase'), 'print');
-  await context.close();
-});
-
-test('offline dispatch is queued and says so; the outbox count goes up', async () => {
-  const { page, context } = await packerPage({ online: false });
-  await page.getByTestId('offline-banner').waitFor();
-  await scan(page, 'PL0001');
-  await page.getByTestId('order-id').waitFor();
-  for (const code of ['4901234567894', '4901234567894', '4901234567900']) await scan(page, code);
-  await page.getByTestId('package-form').waitFor();
-  await page.keyboard.press('Tab');
-  await page.keyboard.type('700');
-  await page.keyboard.press('Enter');
-  await page.getByTestId('carrier-form').waitFor();
-  await page.keyboard.press('Enter');
-  await page.getByTestId('print').waitFor();
-  await page.keyboard.press('F2');
-  await page.getByTestId('scan-label').waitFor();
-  await scan(page, '123456789012');
-  await page.getByText(/Dispatch of 503-1234567-1234567 queued \(offline\)/).waitFor();
-  await page.getByTestId('outbox').getByText('Outbox: 1').waitFor();
   await context.close();
 });

@@ -73,6 +73,11 @@ export type OrderView = {
   recipientMasked: RecipientMasked | null;
   complete: boolean;
 };
+/** An order after a scan or a package; `recordedOffline`: the server was unreachable, so it was
+ * checked against the cached order and waits in the outbox, sent when the connection returns. */
+export type PackOutcome = OrderView & { recordedOffline: boolean };
+/** A pre-printed carrier label stuck on the parcel (the only label there can be offline). */
+export type PreprintedLabel = { carrier: 'yamato' | 'sagawa'; trackingNumber: string };
 export type PrintOutcome = {
   orderId: string;
   packageSeq: number;
@@ -311,8 +316,9 @@ export const ipc = {
   status: () => call<StationStatus>('status'),
   sync: () => call<SyncReport>('sync'),
   openOrder: (code: string) => call<OrderView>('open_order', { code }),
-  scanItem: (orderId: string, barcode: string, lot: string | null) => call<OrderView>('scan_item', { orderId, barcode, lot }),
-  addPackage: (orderId: string, boxType: string, weightG: number) => call<OrderView>('add_package', { orderId, boxType, weightG }),
+  scanItem: (orderId: string, barcode: string, lot: string | null) => call<PackOutcome>('scan_item', { orderId, barcode, lot }),
+  addPackage: (orderId: string, boxType: string, weightG: number, label: PreprintedLabel | null = null) =>
+    call<PackOutcome>('add_package', { orderId, boxType, weightG, carrier: label?.carrier ?? null, trackingNumber: label?.trackingNumber ?? null }),
   bookLabel: (orderId: string, seq: number, carrier: string) => call<OrderView>('book_label', { orderId, seq, carrier }),
   labelPreview: (orderId: string, seq: number) => call<{ png: string }>('label_preview', { orderId, seq }),
   printLabel: (orderId: string, seq: number, reprintReason: string | null) =>

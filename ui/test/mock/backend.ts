@@ -348,6 +348,29 @@ function find(id: unknown): Order {
   return o;
 }
 
+// A scan or package: offline it is recorded in the outbox (wms-client's record_scan / record_package).
+function packed(o: Order): Obj {
+  if (!state.online) {
+    state.outboxPending++;
+    emit('station://status', status());
+  }
+  return { ...view(o), recordedOffline: !state.online };
+}
+
+// A pre-printed label's carrier and number, checked as wms-core's check_package does (both or
+// neither; 12 digits, the last the first 11 mod 7).
+function preprintedLabel(carrier: unknown, tracking: unknown): { carrier: string | null; trackingNumber: string | null } {
+  if (carrier == null && tracking == null) return { carrier: null, trackingNumber: null };
+  if (carrier == null || tracking == null) throw fail('validation_failed', 'give both carrier and tracking_number, or neither');
+  if (carrier !== 'yamato' && carrier !== 'sagawa') throw fail('unknown_carrier', `unknown carrier ${String(carrier)}`);
+  const digits = String(tracking).replace(/[\s-]/g, '');
+  if (!/^\d*$/.test(digits)) throw fail('tracking_invalid_character', 'only digits');
+  if (digits.length !== 12) throw fail('tracking_wrong_length', `a tracking number has 12 digits, this one has ${digits.length}`);
+  if (Number(digits[11]) > 6) throw fail('tracking_impossible_check_digit', 'impossible check digit');
+  if (Number(digits.slice(0, 11)) % 7 !== Number(digits[11])) throw fail('tracking_check_digit_mismatch', 'check digit mismatch');
+  return { carrier, trackingNumber: digits };
+}
+
 async function handle(cmd: string, a: Obj): Promise<unknown> {
   const forced = cfg.failNext?.[cmd];
   if (forced) {
@@ -412,21 +435,29 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (!l) throw fail('wrong_item', `${sku.sellerSku} is not on this order`);
       if (l.packed >= l.quantity) throw fail('over_quantity', `line ${l.lineNo} is complete`);
       if (l.lotTracked) {
-        if (a.lot == null) throw fail('lot_required', `${sku.sellerSku} needs a lot`);
-        if (!o.lots.includes(String(a.lot))) throw fail('unknown_batch', `lot ${String(a.lot)} not allocated`);
+        // Offline (wms-client's record_scan) a scan without its lot is recorded, and a lot cannot
+        // be checked: the cached order does not carry its allocated lots.
+        if (!state.online) {
+          if (a.lot != null) throw fail('lot_unverifiable_offline', `whether lot ${String(a.lot)} was allocated cannot be checked offline`);
+        } else {
+          if (a.lot == null) throw fail('lot_required', `${sku.sellerSku} needs a lot`);
+          if (!o.lots.includes(String(a.lot))) throw fail('unknown_batch', `lot ${String(a.lot)} not allocated`);
+        }
       }
       l.packed++;
-      return view(o);
+      return packed(o);
     }
     case 'add_package': {
       const o = find(a.orderId);
       if (!o.lines.every((l) => l.packed >= l.quantity)) throw fail('not_packed', 'not every line is packed');
       if (typeof a.weightG !== 'number' || a.weightG <= 0) throw fail('validation_failed', 'weightG must be > 0');
-      o.packages.push({ seq: o.packages.length + 1, boxType: String(a.boxType), weightG: a.weightG, carrier: null, trackingNumber: null, feedback: 'not_required', feedbackReason: null });
+      const label = preprintedLabel(a.carrier, a.trackingNumber);
+      o.packages.push({ seq: o.packages.length + 1, boxType: String(a.boxType), weightG: a.weightG, ...label, feedback: 'not_required', feedbackReason: null });
       o.status = 'packed';
-      return view(o);
+      return packed(o);
     }
     case 'book_label': {
+      if (!state.online) throw fail('label_unavailable_offline', 'a label can only be booked through the server');
       const o = find(a.orderId);
       const p = o.packages.find((x) => x.seq === a.seq);
       if (!p) throw fail('bad_request', 'no such package');
@@ -441,6 +472,7 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       const o = find(a.orderId);
       const p = o.packages.find((x) => x.seq === a.seq);
       if (!p?.trackingNumber) throw fail('label_not_booked', 'no label');
+      if (!state.online) throw fail('label_unavailable_offline', 'a label is only printed from the server');
       if (!state.profile.labelPrinter) throw fail('printer_not_configured', 'no printer');
       const k = `${o.id}/${p.seq}`;
       state.prints[k] = (state.prints[k] ?? 0) + 1;
