@@ -253,7 +253,33 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
     if let Some(v) = given(&q.batch) {
         add("bt.lot = $?", v);
     }
-    let expiring = given(&q.expiring_before);
+    let mut expiring = given(&q.expiring_before);
+    // An expiry listing with no other filter reads only as far as it shows: the first page is the
+    // soonest `limit` rows, so the page is the same with the date lowered to the expiry of its
+    // last row. That date comes from the batch expiry index alone (no SKU, location or warehouse
+    // joined, no sort), and the full query then joins and sorts a page's worth of rows instead of
+    // everything expiring before the date (which PostgreSQL otherwise hash-joins and sorts).
+    let only_expiry = given(&q.sku).is_none()
+        && given(&q.location).is_none()
+        && given(&q.batch).is_none()
+        && q.low_stock != Some(true);
+    if let (Some(before), true) = (&expiring, only_expiry) {
+        let (tid, conn) = tx.split();
+        let last: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT bt.expiry FROM batches bt CROSS JOIN stock_balances b \
+             WHERE bt.tenant_id = $1 AND bt.expiry <= $2 AND b.tenant_id = bt.tenant_id \
+             AND b.batch_key = bt.id AND (b.on_hand > 0 OR b.reserved > 0) \
+             ORDER BY bt.expiry LIMIT 1 OFFSET $3",
+        )
+        .bind(tid)
+        .bind(before)
+        .bind(limit - 1)
+        .fetch_optional(conn)
+        .await?;
+        if let Some((Some(last),)) = last {
+            expiring = Some(last);
+        }
+    }
     if let Some(v) = expiring.clone() {
         add("bt.expiry <= $?", v);
     }

@@ -1359,6 +1359,30 @@ async fn stock_queries_filter_by_location_lot_expiry_and_low_stock(b: Backend) {
         ["LOT-NEAR", "LOT-FAR"],
         "soonest first"
     );
+    // A page of an expiry listing is the start of the whole listing, whatever its size: the
+    // server lowers the date to the page's last expiry, which must never cut a row off (rows
+    // sharing that expiry included, across SKUs and bins).
+    receive(&x, "CHOC-1", "A-01-01-01", 3, Some(("LOT-TWIN", 20))).await;
+    receive(&x, "CHOC-1", "A-01-01-02", 4, Some(("LOT-MID", 100))).await;
+    let key = |r: &serde_json::Value| format!("{}/{}/{}", r["sku"], r["lot"], r["location"]);
+    let all = q(format!(
+        "/api/v1/stock?expiring_before={}&limit=1000",
+        date_in(400)
+    ))
+    .await;
+    assert_eq!(all.len(), 4, "{all:?}");
+    for limit in 1..=5 {
+        let page = q(format!(
+            "/api/v1/stock?expiring_before={}&limit={limit}",
+            date_in(400)
+        ))
+        .await;
+        assert_eq!(
+            page.iter().map(key).collect::<Vec<_>>(),
+            all.iter().take(limit).map(key).collect::<Vec<_>>(),
+            "limit {limit}"
+        );
+    }
     // Low stock: TOWEL (2 available) is at or below its level once the level is raised to 2.
     let skus_list = x.s.get("/api/v1/skus", &x.sup.access).await;
     let towel = skus_list
