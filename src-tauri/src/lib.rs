@@ -983,6 +983,9 @@ pub struct ExceptionItem {
     /// The package of a failed feedback (for `feedback_retry`).
     seq: Option<i64>,
     detail: String,
+    /// An outbox conflict's code (the server's refusal, or `depends_on_conflict`): the UI shows
+    /// its catalog message.
+    code: Option<String>,
     since: Option<String>,
 }
 
@@ -998,6 +1001,7 @@ async fn exceptions(desk: State<'_, Desk>) -> Result<Vec<ExceptionItem>> {
                 external_id: Some(r.external_id),
                 seq: Some(r.package_seq),
                 detail: reason.unwrap_or_default(),
+                code: None,
                 since: Some(r.updated_at),
             });
         }
@@ -1008,6 +1012,7 @@ async fn exceptions(desk: State<'_, Desk>) -> Result<Vec<ExceptionItem>> {
                 external_id: Some(r.amazon_order_id),
                 seq: None,
                 detail: r.reason,
+                code: None,
                 since: r.ship_by,
             });
         }
@@ -1022,7 +1027,8 @@ async fn exceptions(desk: State<'_, Desk>) -> Result<Vec<ExceptionItem>> {
                 order_id: r.order_id,
                 external_id: None,
                 seq: None,
-                detail: format!("{}: {}", r.kind, r.last_error.unwrap_or_default()),
+                detail: format!("{}: {}", r.kind, r.last_error.as_deref().unwrap_or_default()),
+                code: r.last_error,
                 since: None,
             });
         }

@@ -75,6 +75,8 @@ test('exceptions board: retry a failed Amazon feedback', async () => {
   await table.waitFor();
   assert.match(await table.innerText(), /Amazon feedback failed/);
   assert.match(await table.innerText(), /At risk of auto-cancel/);
+  // An outbox conflict's code is shown as its catalog message.
+  assert.match(await table.innerText(), /Held back: an earlier offline action of the same order was refused by the server/);
   assert.equal(await table.getByRole('button').count(), 1, 'only feedback_failed has a retry');
   await screenshot(page, 'supervisor-exceptions');
   await page.getByRole('button', { name: 'Retry feedback for 503-0000000-0000009' }).click();

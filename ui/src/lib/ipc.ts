@@ -129,6 +129,8 @@ export type ExceptionItem = {
   orderId: string;
   externalId: string | null;
   detail: string;
+  /** An outbox conflict's code (the server's refusal, or `depends_on_conflict`), for the catalog. */
+  code: string | null;
   since: string | null;
   /** The package whose feedback failed (`feedback_failed`), for `feedback_retry`. */
   seq: number | null;

@@ -101,8 +101,9 @@ const state = {
   ] as Obj[],
   prints: {} as Record<string, number>,
   exceptions: [
-    { kind: 'feedback_failed', orderId: 'ord-9', externalId: '503-0000000-0000009', seq: 1, detail: 'InvalidCarrier', since: '2026-11-28T09:30:00Z' },
-    { kind: 'at_risk', orderId: 'ord-8', externalId: '503-0000000-0000008', seq: null, detail: 'ship by 2026-11-29', since: '2026-11-28T01:00:00Z' },
+    { kind: 'feedback_failed', orderId: 'ord-9', externalId: '503-0000000-0000009', seq: 1, detail: 'InvalidCarrier', code: null, since: '2026-11-28T09:30:00Z' },
+    { kind: 'at_risk', orderId: 'ord-8', externalId: '503-0000000-0000008', seq: null, detail: 'ship by 2026-11-29', code: null, since: '2026-11-28T01:00:00Z' },
+    { kind: 'outbox_conflict', orderId: 'ord-7', externalId: null, seq: null, detail: 'package: depends_on_conflict', code: 'depends_on_conflict', since: null },
   ] as Obj[],
   users: [
     { id: 'u1', email: 'admin@example.jp', role: 'admin', mfa: true, locked: false },
