@@ -201,6 +201,19 @@ mod tests {
     }
 
     #[test]
+    fn a_pack_view_is_the_order_view_and_whether_it_was_recorded_offline() {
+        let v = PackView {
+            order: OrderView::new(&order(), &[]),
+            recorded_offline: true,
+        };
+        let json = serde_json::to_value(&v).unwrap_or_default();
+        assert_eq!(json["recordedOffline"], true);
+        assert_eq!(json["externalId"], "503-1234567-1234567");
+        assert_eq!(json["packages"][0]["trackingNumber"], "1234-5678-9012");
+        assert!(json.get("order").is_none(), "flattened: the OrderView fields at the top");
+    }
+
+    #[test]
     fn a_label_scan_must_be_one_of_the_orders_numbers() {
         let o = order();
         assert!(label_matches(&o, "123456789012"));
