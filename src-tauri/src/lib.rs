@@ -1027,7 +1027,11 @@ async fn exceptions(desk: State<'_, Desk>) -> Result<Vec<ExceptionItem>> {
                 order_id: r.order_id,
                 external_id: None,
                 seq: None,
-                detail: format!("{}: {}", r.kind, r.last_error.as_deref().unwrap_or_default()),
+                detail: format!(
+                    "{}: {}",
+                    r.kind,
+                    r.last_error.as_deref().unwrap_or_default()
+                ),
                 code: r.last_error,
                 since: None,
             });

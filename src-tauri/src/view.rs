@@ -210,7 +210,10 @@ mod tests {
         assert_eq!(json["recordedOffline"], true);
         assert_eq!(json["externalId"], "503-1234567-1234567");
         assert_eq!(json["packages"][0]["trackingNumber"], "1234-5678-9012");
-        assert!(json.get("order").is_none(), "flattened: the OrderView fields at the top");
+        assert!(
+            json.get("order").is_none(),
+            "flattened: the OrderView fields at the top"
+        );
     }
 
     #[test]

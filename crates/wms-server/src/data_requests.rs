@@ -56,6 +56,7 @@ pub struct DataRequestOutcome {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DataRequestQuery {
     /// 1–500, default 100; newest first.

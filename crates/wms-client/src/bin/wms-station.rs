@@ -22,7 +22,8 @@ struct Cli {
     /// The station's data directory (encrypted cache, configuration; key files if no keyring).
     #[arg(long, env = "WMS_STATION_DATA")]
     data: PathBuf,
-    /// Secret store for a new installation: auto (OS keyring, else key files), keyring or file.
+    /// Secret store for a new installation: auto (the Secret Service on a Linux desktop, else the OS
+    /// keyring, else key files), secret-service, keyring or file.
     #[arg(long, env = "WMS_STATION_SECRET_STORE", default_value = "auto")]
     secret_store: StorePreference,
     /// Accept http:// to a loopback server (tests only).

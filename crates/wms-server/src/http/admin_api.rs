@@ -204,6 +204,7 @@ pub async fn reset_mfa(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Return events with a sequence number below this (paging backwards).

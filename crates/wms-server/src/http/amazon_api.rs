@@ -159,6 +159,7 @@ pub async fn sync_now(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackQuery {
     /// `pending`, `sent`, `confirmed`, `failed` or `handled`.

@@ -64,6 +64,7 @@ pub async fn book(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LabelQuery {
     /// `zpl` (default), `pdf` or `png`.

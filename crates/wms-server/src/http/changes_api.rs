@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::time::rfc3339;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
     /// The cursor: changes with a greater sequence number (0 or absent: from the start).

@@ -298,6 +298,7 @@ pub async fn receive_return(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BatchPickQuery {
     /// Order ids, comma-separated (1–200).

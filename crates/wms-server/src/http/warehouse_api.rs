@@ -35,6 +35,7 @@ pub async fn create_warehouse(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LocationQuery {
     pub warehouse: Option<String>,
@@ -63,6 +64,7 @@ pub async fn create_location(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SkuQuery {
     /// Page forward: SKUs whose seller SKU sorts after this.

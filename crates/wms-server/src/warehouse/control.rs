@@ -155,6 +155,7 @@ pub struct AdjustmentRequest {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentQuery {
     /// `pending` (default), `approved` or `rejected`.

@@ -681,6 +681,7 @@ pub async fn view(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OrderQuery {
     pub status: Option<OrderState>,

@@ -174,6 +174,7 @@ pub async fn post(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StockQuery {
     /// Seller SKU.
@@ -352,6 +353,7 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MovementQuery {
     pub sku: Option<String>,
