@@ -24,6 +24,7 @@ pub mod office;
 pub mod outbox;
 pub mod print;
 pub mod privacy;
+pub mod receiving;
 pub mod secrets;
 pub mod session;
 pub mod station;

@@ -88,6 +88,10 @@ pub struct Sku {
     #[serde(default)]
     pub barcodes: Vec<Barcode>,
     pub version: i64,
+    /// Whether receipts, moves and scans of it need a lot (fixed once the SKU exists). `None`: a
+    /// SKU cached by a build that did not keep it (known after the next full sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_tracked: Option<bool>,
 }
 
 /// The full recipient as `GET /api/v1/orders/{id}/recipient` returns it (an audited PII read).
