@@ -160,6 +160,14 @@ impl Call {
         }
     }
 
+    /// A PATCH with a JSON body (a partial change).
+    pub fn patch(path: impl Into<String>, body: impl Serialize) -> Self {
+        Self {
+            method: Method::PATCH,
+            ..Self::post(path, body)
+        }
+    }
+
     #[must_use]
     pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
         self.query.push((k.to_owned(), v.into()));

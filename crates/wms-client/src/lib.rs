@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod print;
 pub mod privacy;
 pub mod receiving;
+pub mod releases;
 pub mod secrets;
 pub mod session;
 pub mod station;

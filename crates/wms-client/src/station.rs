@@ -586,6 +586,22 @@ impl Station {
         &self.config.tenant
     }
 
+    /// The server certificate this station pins (`None`: the server is verified against the
+    /// webpki roots). Other clients of the same server (the updater) pin it too.
+    #[must_use]
+    pub fn pinned_fingerprint(&self) -> Option<Fingerprint> {
+        self.config
+            .fingerprint
+            .as_deref()
+            .and_then(|f| Fingerprint::parse(f).ok())
+    }
+
+    /// Whether plain `http://` to a loopback server is accepted (tests only).
+    #[must_use]
+    pub fn allows_loopback_http(&self) -> bool {
+        self.config.allow_loopback_http
+    }
+
     /// Sets the label printer's resolution chosen at this station (see [`StationOptions`]).
     pub fn set_label_dpi(&mut self, dpi: Option<u32>) {
         self.options.label_dpi = dpi;

@@ -161,6 +161,101 @@ pub fn client_config(pin: Option<Fingerprint>) -> Result<ClientConfig, rustls::E
     })
 }
 
+/// For a client that reaches the pinned server and other hosts too (the updater: its manifest
+/// comes from the server, an artifact may be hosted elsewhere): the pin for `pinned_host` (on any
+/// port), the webpki roots for every other host. Without a pin, the webpki roots everywhere — the
+/// same as [`client_config`]. The pin never widens to another host: a name other than the server's
+/// must present a certificate a public CA vouches for.
+pub fn client_config_pinned_to_host(
+    pin: Option<Fingerprint>,
+    pinned_host: &str,
+) -> Result<ClientConfig, rustls::Error> {
+    let Some(pin) = pin else {
+        return client_config(None);
+    };
+    let verifier = HostPinnedVerifier::new(pin, pinned_host)?;
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+/// The pin for one host name, the webpki roots for the rest.
+#[derive(Debug)]
+struct HostPinnedVerifier {
+    host: ServerName<'static>,
+    pinned: PinnedVerifier,
+    others: Arc<rustls::client::WebPkiServerVerifier>,
+}
+
+impl HostPinnedVerifier {
+    fn new(pin: Fingerprint, pinned_host: &str) -> Result<Self, rustls::Error> {
+        let bare = pinned_host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let host = ServerName::try_from(bare)
+            .map_err(|e| rustls::Error::General(format!("`{pinned_host}`: {e}")))?;
+        let provider = provider();
+        let algorithms = provider.signature_verification_algorithms;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let others = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))?;
+        Ok(Self {
+            host,
+            pinned: PinnedVerifier { pin, algorithms },
+            others,
+        })
+    }
+}
+
+impl ServerCertVerifier for HostPinnedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verifier: &dyn ServerCertVerifier = if *server_name == self.host {
+            &self.pinned
+        } else {
+            self.others.as_ref()
+        };
+        verifier.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        // The same provider's algorithms either way.
+        self.pinned.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.pinned.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.pinned.supported_verify_schemes()
+    }
+}
+
 /// Finds a [`PinMismatch`] anywhere in an error's source chain (through `io::Error` wrappers).
 pub fn find_pin_mismatch<'e>(
     err: &'e (dyn std::error::Error + 'static),
@@ -204,5 +299,36 @@ mod tests {
         assert_eq!(Fingerprint::parse(&colon).unwrap().to_colon_hex(), colon);
         assert!(Fingerprint::parse("abcd").is_err());
         assert!(Fingerprint::parse(&"zz".repeat(32)).is_err());
+    }
+
+    fn verify(v: &HostPinnedVerifier, cert: &[u8], host: &str) -> Result<(), rustls::Error> {
+        let name = ServerName::try_from(host.to_owned()).unwrap();
+        v.verify_server_cert(
+            &CertificateDer::from(cert.to_vec()),
+            &[],
+            &name,
+            &[],
+            UnixTime::now(),
+        )
+        .map(|_| ())
+    }
+
+    #[test]
+    fn the_pin_holds_for_its_host_only() {
+        let cert = b"not even a certificate".to_vec();
+        let pin = Fingerprint::of(&cert);
+        client_config_pinned_to_host(Some(pin), "127.0.0.1").unwrap();
+        let c = HostPinnedVerifier::new(pin, "127.0.0.1").unwrap();
+        // The pinned host: the pinned certificate is the one accepted, on any port.
+        verify(&c, &cert, "127.0.0.1").unwrap();
+        let e = verify(&c, b"another", "127.0.0.1").unwrap_err();
+        assert!(find_pin_mismatch(&e).is_some(), "{e}");
+        // Another host: the pinned certificate is worth nothing there (the public CAs decide).
+        let e = verify(&c, &cert, "cdn.example.com").unwrap_err();
+        assert!(find_pin_mismatch(&e).is_none(), "{e}");
+        let c = HostPinnedVerifier::new(pin, "[::1]").unwrap();
+        verify(&c, &cert, "::1").unwrap();
+        let c = HostPinnedVerifier::new(pin, "WMS.Example.JP").unwrap();
+        verify(&c, &cert, "wms.example.jp").unwrap();
     }
 }
