@@ -89,6 +89,9 @@ pub struct CountTask {
     /// `counted - expected`.
     #[serde(default)]
     pub variance: Option<i64>,
+    /// When the task was opened (RFC 3339); absent from an older server's answers.
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 /// One audit event as `GET /api/v1/audit` lists it. The action and outcome stay text: a server
