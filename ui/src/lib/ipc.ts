@@ -218,7 +218,44 @@ export type CountTask = {
   counted: number | null;
   /** counted − expected. */
   variance: number | null;
+  /** When the count was opened (RFC 3339, UTC); null from an older server. */
+  createdAt: string | null;
 };
+// Goods in, putaway, returns and the counts list (docs/desktop-ipc.md, "Receiving and returns").
+export type LocationRow = { code: string; kind: 'storage' | 'receiving' | 'packing' | 'outbound' | 'returns' | 'quarantine' | string; level: 'zone' | 'aisle' | 'bin' | string; parent: string | null };
+/** A SKU of this station's catalogue; `lotTracked` null: not known here (cached by an older build). */
+export type SkuInfo = { sellerSku: string; name: string; lotTracked: boolean | null; barcodes: string[] };
+export type InboundStatus = 'open' | 'received';
+export const INBOUND_STATUSES: readonly InboundStatus[] = ['open', 'received'];
+export type InboundLine = { lineNo: number; sku: string; expected: number; received: number };
+export type InboundRow = {
+  id: string;
+  reference: string;
+  warehouse: string;
+  /** YYYY-MM-DD. */
+  expectedOn: string | null;
+  status: InboundStatus | string;
+  lines: InboundLine[];
+  /** RFC 3339, UTC. */
+  createdAt: string | null;
+};
+export type LineInput = { sku: string; quantity: number };
+export type NewInbound = { reference: string; expectedOn: string | null; lines: LineInput[] };
+/** `inboundId` null: a blind receipt. `lot` and `expiry` (YYYY-MM-DD) for a lot-tracked SKU. */
+export type ReceiptInput = { inboundId: string | null; sku: string; quantity: number; location: string; lot: string | null; expiry: string | null; reference: string | null };
+export type PutawayInput = { sku: string; from: string; to: string; quantity: number; lot: string | null };
+export type ReturnStatus = 'expected' | 'received' | 'restocked' | 'quarantined' | 'disposed';
+export const RETURN_STATUSES: readonly ReturnStatus[] = ['expected', 'restocked', 'quarantined', 'disposed'];
+export type Disposition = 'restock' | 'quarantine' | 'dispose';
+export const DISPOSITIONS: readonly Disposition[] = ['restock', 'quarantine', 'dispose'];
+/** Why a customer returns (the server takes any code of letters, digits, '_' and '-'). */
+export const RETURN_REASONS: readonly string[] = ['damaged', 'defective', 'wrong_item', 'unwanted', 'not_as_described'];
+/** What the inspection found. */
+export const INSPECTION_REASONS: readonly string[] = ['resellable', 'opened', 'damaged', 'defective', 'expired'];
+export type ReturnLine = { lineNo: number | null; sku: string; quantity: number };
+export type ReturnRow = { id: string; orderId: string | null; status: ReturnStatus | string; /** The customer's reason code. */ reason: string; lines: ReturnLine[]; createdAt: string | null };
+export type NewReturn = { orderId: string | null; reason: string; lines: LineInput[] };
+export type ReturnReceiptInput = { id: string; disposition: Disposition; location: string | null; lot: string | null; reason: string };
 /** Retention in days, each 30–3650. */
 export type Retention = { businessDays: number; auditDays: number };
 export const RETENTION_MIN_DAYS = 30;
@@ -351,6 +388,18 @@ export const ipc = {
   countGet: (id: string) => call<CountTask>('count_get', { id }),
   countEnter: (id: string, counted: number) => call<CountTask>('count_enter', { id, counted }),
   countDecide: (id: string, approve: boolean) => call<CountTask>('count_decide', { id, approve }),
+  counts: (status: CountStatus | null, limit: number | null = null) => call<CountTask[]>('counts', { status, limit }),
+  locations: () => call<LocationRow[]>('locations'),
+  skuLookup: (code: string) => call<SkuInfo | null>('sku_lookup', { code }),
+  inboundShipments: (status: InboundStatus | null, limit: number | null = null) => call<InboundRow[]>('inbound_shipments', { status, limit }),
+  inboundGet: (id: string) => call<InboundRow>('inbound_get', { id }),
+  inboundCreate: (n: NewInbound) => call<InboundRow>('inbound_create', n),
+  receive: (r: ReceiptInput) => call<null>('receive', r),
+  putaway: (p: PutawayInput) => call<null>('putaway', p),
+  returns: (status: ReturnStatus | null, limit: number | null = null) => call<ReturnRow[]>('returns', { status, limit }),
+  returnGet: (id: string) => call<ReturnRow>('return_get', { id }),
+  returnCreate: (n: NewReturn) => call<ReturnRow>('return_create', n),
+  returnReceive: (r: ReturnReceiptInput) => call<ReturnRow>('return_receive', r),
   retention: () => call<Retention>('retention'),
   setRetention: (r: Retention) => call<Retention>('set_retention', r),
   dataRequests: (limit: number | null) => call<DataRequestRow[]>('data_requests', { limit }),
