@@ -1,6 +1,6 @@
 //! A carrier label from the cache: the order (lines, the package's carrier and tracking number),
 //! the recipient (label fields only) and the sender (tenant and warehouse name, with the address
-//! and phone from the station profile), rendered with wms-core's ZPL renderer.
+//! and phone from the station profile), rendered with wms-core's renderers (ZPL, or an A6 PDF).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,7 @@ use wms_core::label::{CoolType, Dpi, Font, LabelModel, Party, Piece, ServiceType
 use wms_core::tracking::{Carrier, TrackingNumber};
 
 use crate::model::{LabelRecipient, Order};
+use crate::print::{Media, Payload};
 
 /// Where Debian's `fonts-ipafont-gothic` puts IPAGothic.
 pub const DEFAULT_FONT: &str = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf";
@@ -198,19 +199,109 @@ pub fn render_zpl(
     font_path: &Path,
     dpi: u32,
 ) -> Result<Vec<u8>, LabelBuildError> {
-    let dpi: Dpi = dpi
-        .to_string()
-        .parse()
-        .map_err(
+    render(model, font_path, LabelFormat::Zpl { dpi })
+}
+
+/// The label as the printer takes it: ZPL at `dpi`, or a PDF page of A6.
+pub fn render(
+    model: &LabelModel,
+    font_path: &Path,
+    format: LabelFormat,
+) -> Result<Vec<u8>, LabelBuildError> {
+    // The resolution is checked before the font is read.
+    let dpi = match format {
+        LabelFormat::Zpl { dpi } => Some(dpi.to_string().parse::<Dpi>().map_err(
             |e: wms_core::label::UnknownDpi| LabelBuildError::BadProfile {
                 path: PathBuf::from(PROFILE_FILE),
                 message: e.to_string(),
             },
-        )?;
+        )?),
+        LabelFormat::Pdf => None,
+    };
     let bytes = std::fs::read(font_path).map_err(|e| LabelBuildError::Font {
         path: font_path.to_path_buf(),
         message: format!("{e} (install fonts-ipafont-gothic, or set WMS_LABEL_FONT)"),
     })?;
     let font = Font::from_bytes(bytes)?;
-    Ok(wms_core::label::render_zpl(model, dpi, &font)?)
+    Ok(match dpi {
+        Some(dpi) => wms_core::label::render_zpl(model, dpi, &font)?,
+        None => wms_core::label::render_pdf(model, &font)?,
+    })
+}
+
+/// The format a label is printed in, named as a printer profile names it: `zpl203`, `zpl300` or
+/// `pdf`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelFormat {
+    /// ZPL II for a thermal label printer at this resolution (203 or 300 dpi), sent raw.
+    Zpl { dpi: u32 },
+    /// One label on an A6 PDF page, for an office printer through the spooler.
+    Pdf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("label format `{0}` is not zpl203, zpl300 or pdf")]
+pub struct UnknownLabelFormat(pub String);
+
+impl std::str::FromStr for LabelFormat {
+    type Err = UnknownLabelFormat;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "zpl203" => Ok(LabelFormat::Zpl { dpi: 203 }),
+            "zpl300" => Ok(LabelFormat::Zpl { dpi: 300 }),
+            "pdf" => Ok(LabelFormat::Pdf),
+            other => Err(UnknownLabelFormat(other.to_owned())),
+        }
+    }
+}
+
+impl std::fmt::Display for LabelFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelFormat::Zpl { dpi } => write!(f, "zpl{dpi}"),
+            LabelFormat::Pdf => f.write_str("pdf"),
+        }
+    }
+}
+
+impl serde::Serialize for LabelFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl LabelFormat {
+    /// How the label travels to the printer.
+    #[must_use]
+    pub fn payload(self) -> Payload {
+        match self {
+            LabelFormat::Zpl { .. } => Payload::Raw,
+            LabelFormat::Pdf => Payload::Pdf(Media::A6),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn label_formats_are_the_profiles_words() {
+        for word in ["zpl203", "zpl300", "pdf"] {
+            let f: LabelFormat = word.parse().unwrap();
+            assert_eq!(f.to_string(), word);
+            assert_eq!(serde_json::to_value(f).unwrap(), word);
+        }
+        assert_eq!(
+            "pdf".parse::<LabelFormat>().unwrap().payload(),
+            Payload::Pdf(Media::A6)
+        );
+        assert_eq!(
+            "zpl300".parse::<LabelFormat>().unwrap().payload(),
+            Payload::Raw
+        );
+        let err = "zpl600".parse::<LabelFormat>().unwrap_err();
+        assert!(err.to_string().contains("zpl600"), "{err}");
+    }
 }
