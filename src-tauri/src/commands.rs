@@ -44,4 +44,9 @@ pub const COMMANDS: &[&str] = &[
     "set_retention",
     "data_requests",
     "data_request_create",
+    "update_check",
+    "update_install",
+    "releases_list",
+    "release_publish",
+    "release_set",
 ];

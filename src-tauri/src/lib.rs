@@ -129,6 +129,7 @@ macro_rules! with_station {
 // After `with_station!`, which its commands use.
 mod office;
 mod privacy;
+pub mod updates;
 
 /// The codes after which this station's local data is gone (see wms-client's `device`).
 fn is_erasure(code: &str) -> bool {
@@ -1242,6 +1243,9 @@ pub fn run() {
         .try_init();
     let result = tauri::Builder::default()
         .plugin(window_state())
+        // Rust-side only: the UI is granted none of its commands (updates::update_* are the way).
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .manage(updates::Updates::default())
         .setup(|app| {
             let handle = app.handle().clone();
             let dir = data_dir(&handle)?;
@@ -1299,6 +1303,11 @@ pub fn run() {
             privacy::set_retention,
             privacy::data_requests,
             privacy::data_request_create,
+            updates::update_check,
+            updates::update_install,
+            updates::releases_list,
+            updates::release_publish,
+            updates::release_set,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
