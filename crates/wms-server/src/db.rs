@@ -53,6 +53,15 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
+/// `$first, $first+1, …` (`n` of them), for an `IN (…)` list whose values are bound in order.
+#[must_use]
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -11,7 +11,7 @@ use super::warehouse_api::batch_of;
 use crate::auth::extract::{Authorized, ReadOnly, req};
 use crate::error::ApiError;
 use crate::warehouse::control::{self, AdjustmentQuery, AdjustmentRequest, CountTask};
-use crate::warehouse::master;
+use crate::warehouse::{ListQuery, master};
 
 #[utoipa::path(get, path = "/api/v1/adjustments", tag = "inventory", security(("bearer" = [])), params(AdjustmentQuery), responses((status = 200, body = Vec<AdjustmentRequest>)))]
 pub async fn list_adjustments(
@@ -92,6 +92,19 @@ pub async fn create_count(
         .ok_or(ApiError::NotFound("count task"))?;
     auth.tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+#[utoipa::path(get, path = "/api/v1/counts", tag = "inventory", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "Cycle counts, newest first; `status`: `open`, `counted`, `approved` or `rejected`", body = Vec<CountTask>),
+        (status = 403, body = Problem), (status = 422, description = "`validation_failed`: unknown status, limit out of range", body = Problem)))]
+pub async fn list_counts(
+    mut auth: Authorized<req::ManageInventory, ReadOnly>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<axum::Json<Vec<CountTask>>, ApiError> {
+    let (status, limit) = q.checked(control::COUNT_STATUSES)?;
+    Ok(axum::Json(
+        control::list_counts(&mut auth.tx, status, limit).await?,
+    ))
 }
 
 async fn count_or_404<R>(

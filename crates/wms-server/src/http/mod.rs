@@ -83,7 +83,10 @@ fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(warehouse_api::list_skus, warehouse_api::create_sku))
         .routes(routes!(warehouse_api::edit_sku))
-        .routes(routes!(warehouse_api::create_inbound))
+        .routes(routes!(
+            warehouse_api::list_inbound,
+            warehouse_api::create_inbound
+        ))
         .routes(routes!(warehouse_api::get_inbound))
         .routes(routes!(warehouse_api::stock))
         .routes(routes!(warehouse_api::movements))
@@ -94,7 +97,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(control_api::list_adjustments))
         .routes(routes!(control_api::approve_adjustment))
         .routes(routes!(control_api::reject_adjustment))
-        .routes(routes!(control_api::create_count))
+        .routes(routes!(control_api::list_counts, control_api::create_count))
         .routes(routes!(control_api::get_count))
         .routes(routes!(control_api::enter_count))
         .routes(routes!(control_api::approve_count))
@@ -139,7 +142,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::devices::set_printer_profile))
         .routes(routes!(amazon_api::retry_feedback))
         .routes(routes!(amazon_api::mark_feedback_handled))
-        .routes(routes!(orders_api::create_return))
+        .routes(routes!(orders_api::list_returns, orders_api::create_return))
+        .routes(routes!(orders_api::get_return))
         .routes(routes!(orders_api::receive_return))
         .routes(routes!(
             privacy_api::list_data_requests,

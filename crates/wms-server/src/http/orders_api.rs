@@ -12,6 +12,7 @@ use super::extract::{ApiJson, ApiQuery};
 use crate::audit::NewEvent;
 use crate::auth::extract::{Authorized, ReadOnly, TxMode, req};
 use crate::error::ApiError;
+use crate::warehouse::ListQuery;
 use crate::warehouse::orders::OrderEdit;
 use crate::warehouse::orders::{
     self, DispatchRequest, NewOrder, NewPackage, OrderQuery, OrderSummary, OrderView, PackResult,
@@ -295,6 +296,31 @@ pub async fn receive_return(
     let v = returns::receive(&mut auth.tx, backend, &user, &id, &r).await?;
     auth.tx.commit().await?;
     Ok(axum::Json(v))
+}
+
+#[utoipa::path(get, path = "/api/v1/returns", tag = "orders", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "Returns (RMA), newest first; `status`: `expected`, `received`, `restocked`, `quarantined` or `disposed`", body = Vec<ReturnView>),
+        (status = 403, body = Problem), (status = 422, description = "`validation_failed`: unknown status, limit out of range", body = Problem)))]
+pub async fn list_returns(
+    mut auth: Authorized<req::ManageInventory, ReadOnly>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<axum::Json<Vec<ReturnView>>, ApiError> {
+    let (status, limit) = q.checked(returns::STATUSES)?;
+    Ok(axum::Json(
+        returns::list(&mut auth.tx, status, limit).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/returns/{id}", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ReturnView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_return(
+    mut auth: Authorized<req::ManageInventory, ReadOnly>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ReturnView>, ApiError> {
+    match returns::view(&mut auth.tx, &id).await? {
+        Some(v) => Ok(axum::Json(v)),
+        None => Err(auth.not_found("return", format!("return:{id}")).await),
+    }
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

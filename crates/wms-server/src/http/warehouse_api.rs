@@ -13,7 +13,7 @@ use crate::warehouse::control::{self, AdjustOutcome, Adjustment};
 use crate::warehouse::inbound::{self, InboundView, NewInbound};
 use crate::warehouse::master::{self, Location, NewLocation, NewSku, NewWarehouse, Sku, Warehouse};
 use crate::warehouse::stock::{self, MovementQuery, MovementRow, Post, StockQuery, StockRow};
-use crate::warehouse::{parse_date, rule};
+use crate::warehouse::{ListQuery, parse_date, rule};
 
 #[utoipa::path(get, path = "/api/v1/warehouses", tag = "inventory", security(("bearer" = [])), responses((status = 200, body = Vec<Warehouse>)))]
 pub async fn list_warehouses(
@@ -362,4 +362,17 @@ pub async fn get_inbound(
             .not_found("inbound shipment", format!("inbound:{id}"))
             .await),
     }
+}
+
+#[utoipa::path(get, path = "/api/v1/inbound", tag = "inventory", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "Inbound shipments (ASN), newest first; `status`: `open` or `received`", body = Vec<InboundView>),
+        (status = 403, body = Problem), (status = 422, description = "`validation_failed`: unknown status, limit out of range", body = Problem)))]
+pub async fn list_inbound(
+    mut auth: Authorized<req::ManageInventory, ReadOnly>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<axum::Json<Vec<InboundView>>, ApiError> {
+    let (status, limit) = q.checked(inbound::STATUSES)?;
+    Ok(axum::Json(
+        inbound::list(&mut auth.tx, status, limit).await?,
+    ))
 }

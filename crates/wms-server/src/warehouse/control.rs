@@ -288,7 +288,12 @@ pub struct CountTask {
     pub expected: Option<i64>,
     pub counted: Option<i64>,
     pub variance: Option<i64>,
+    /// When the task was created (RFC 3339).
+    pub created_at: String,
 }
+
+/// Statuses of a cycle count: `open` → `counted` → `approved` or `rejected`.
+pub const COUNT_STATUSES: &[&str] = &["open", "counted", "approved", "rejected"];
 
 pub async fn create_count(
     tx: &mut TenantTx,
@@ -323,7 +328,43 @@ type CountRow = (
     String,
     Option<i64>,
     Option<i64>,
+    i64,
 );
+
+/// A [`CountRow`] with the location's code where its id would be, over `count_tasks c`.
+const COUNT_LISTED: &str = "SELECT c.id, c.sku_id, l.code, c.batch_key, s.seller_sku, b.lot, c.status, c.expected, c.counted, c.created_at FROM count_tasks c \
+     JOIN skus s ON s.tenant_id = c.tenant_id AND s.id = c.sku_id JOIN locations l ON l.tenant_id = c.tenant_id AND l.id = c.location_id \
+     LEFT JOIN batches b ON b.tenant_id = c.tenant_id AND b.id = c.batch_key WHERE c.tenant_id = $1";
+
+fn count_task(r: CountRow, location: String) -> CountTask {
+    CountTask {
+        id: r.0,
+        sku: r.4,
+        location,
+        lot: r.5,
+        status: r.6,
+        expected: r.7,
+        counted: r.8,
+        variance: r.7.zip(r.8).map(|(e, c)| c - e),
+        created_at: rfc3339(r.9),
+    }
+}
+
+/// The tenant's cycle counts, newest first.
+pub async fn list_counts(
+    tx: &mut TenantTx,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CountTask>, ApiError> {
+    let rows: Vec<CountRow> = super::list_rows(tx, COUNT_LISTED, "c", status, limit).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let location = r.2.clone();
+            count_task(r, location)
+        })
+        .collect())
+}
 
 async fn load_count(
     tx: &mut TenantTx,
@@ -337,7 +378,7 @@ async fn load_count(
     };
     let (tid, conn) = tx.split();
     Ok(sqlx::query_as(&format!(
-        "SELECT c.id, c.sku_id, c.location_id, c.batch_key, s.seller_sku, b.lot, c.status, c.expected, c.counted FROM count_tasks c \
+        "SELECT c.id, c.sku_id, c.location_id, c.batch_key, s.seller_sku, b.lot, c.status, c.expected, c.counted, c.created_at FROM count_tasks c \
          JOIN skus s ON s.tenant_id = c.tenant_id AND s.id = c.sku_id LEFT JOIN batches b ON b.tenant_id = c.tenant_id AND b.id = c.batch_key \
          WHERE c.tenant_id = $1 AND c.id = $2{lock}"
     ))
@@ -356,16 +397,7 @@ pub async fn view_count(
         return Ok(None);
     };
     let loc = master::location_by_id(tx, &r.2).await?;
-    Ok(Some(CountTask {
-        id: r.0,
-        sku: r.4,
-        location: loc.code,
-        lot: r.5,
-        status: r.6,
-        expected: r.7,
-        counted: r.8,
-        variance: r.7.zip(r.8).map(|(e, c)| c - e),
-    }))
+    Ok(Some(count_task(r, loc.code)))
 }
 
 /// Enter the counted quantity; the variance is against on-hand at this moment.

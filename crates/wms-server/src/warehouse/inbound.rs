@@ -9,7 +9,7 @@ use super::master::{self, Warehouse};
 use super::{parse_date, rule, state};
 use crate::db::{Backend, DbError, TenantTx};
 use crate::error::ApiError;
-use crate::time::now_ms;
+use crate::time::{now_ms, rfc3339};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,8 +44,11 @@ pub struct InboundView {
     pub reference: String,
     pub warehouse: String,
     pub expected_on: Option<String>,
+    /// `open` or `received` (every line complete).
     pub status: String,
     pub lines: Vec<InboundLineView>,
+    /// When it was announced (RFC 3339).
+    pub created_at: String,
 }
 
 pub async fn create(tx: &mut TenantTx, n: &NewInbound) -> Result<String, ApiError> {
@@ -102,43 +105,54 @@ pub async fn create(tx: &mut TenantTx, n: &NewInbound) -> Result<String, ApiErro
     Ok(id)
 }
 
+/// Statuses of an inbound shipment: `open` until every line is fully received.
+pub const STATUSES: &[&str] = &["open", "received"];
+
+type HeadRow = (String, String, String, Option<String>, String, i64);
+
+const HEAD: &str = "SELECT i.id, i.reference, w.code, i.expected_on, i.status, i.created_at FROM inbound_shipments i \
+     JOIN warehouses w ON w.tenant_id = i.tenant_id AND w.id = i.warehouse_id WHERE i.tenant_id = $1";
+
 pub async fn view(tx: &mut TenantTx, id: &str) -> Result<Option<InboundView>, ApiError> {
-    let (tid, conn) = tx.split();
-    let head: Option<(String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT i.reference, w.code, i.expected_on, i.status FROM inbound_shipments i JOIN warehouses w ON w.tenant_id = i.tenant_id AND w.id = i.warehouse_id \
-         WHERE i.tenant_id = $1 AND i.id = $2",
+    let head = super::row_by_id(tx, HEAD, "i", id).await?;
+    Ok(with_lines(tx, head.into_iter().collect()).await?.pop())
+}
+
+/// The tenant's inbound shipments, newest first.
+pub async fn list(
+    tx: &mut TenantTx,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<InboundView>, ApiError> {
+    let heads = super::list_rows(tx, HEAD, "i", status, limit).await?;
+    with_lines(tx, heads).await
+}
+
+/// Views of these shipments, their lines read in one query.
+async fn with_lines(tx: &mut TenantTx, heads: Vec<HeadRow>) -> Result<Vec<InboundView>, ApiError> {
+    let ids: Vec<&str> = heads.iter().map(|h| h.0.as_str()).collect();
+    let mut lines = super::lines_by_parent(
+        tx,
+        "SELECT l.inbound_id, l.line_no, s.seller_sku, l.expected_qty, l.received_qty FROM inbound_lines l JOIN skus s ON s.tenant_id = l.tenant_id AND s.id = l.sku_id \
+         WHERE l.tenant_id = $1 AND l.inbound_id IN ({ids}) ORDER BY l.line_no",
+        &ids,
+        |(inbound, line_no, sku, expected, received): (String, i64, String, i64, i64)| {
+            (inbound, InboundLineView { line_no, sku, expected, received })
+        },
     )
-    .bind(tid)
-    .bind(id)
-    .fetch_optional(&mut *conn)
     .await?;
-    let Some((reference, warehouse, expected_on, status)) = head else {
-        return Ok(None);
-    };
-    let lines: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT l.line_no, s.seller_sku, l.expected_qty, l.received_qty FROM inbound_lines l JOIN skus s ON s.tenant_id = l.tenant_id AND s.id = l.sku_id \
-         WHERE l.tenant_id = $1 AND l.inbound_id = $2 ORDER BY l.line_no",
-    )
-    .bind(tid)
-    .bind(id)
-    .fetch_all(conn)
-    .await?;
-    Ok(Some(InboundView {
-        id: id.to_owned(),
-        reference,
-        warehouse,
-        expected_on,
-        status,
-        lines: lines
-            .into_iter()
-            .map(|l| InboundLineView {
-                line_no: l.0,
-                sku: l.1,
-                expected: l.2,
-                received: l.3,
-            })
-            .collect(),
-    }))
+    Ok(heads
+        .into_iter()
+        .map(|h| InboundView {
+            lines: lines.remove(&h.0).unwrap_or_default(),
+            id: h.0,
+            reference: h.1,
+            warehouse: h.2,
+            expected_on: h.3,
+            status: h.4,
+            created_at: rfc3339(h.5),
+        })
+        .collect())
 }
 
 /// Record `qty` of `sku_id` as received against the shipment; refuses what was not announced or

@@ -920,7 +920,6 @@ pub async fn pick_list(tx: &mut TenantTx, ids: &[String]) -> Result<Vec<PickLine
             "a pick list covers 1–200 orders".into(),
         ));
     }
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "SELECT l.code, l.walk_order, s.seller_sku, s.name, bt.lot, bt.expiry, CAST(SUM(a.quantity) AS BIGINT), o.id, o.external_id FROM order_allocations a \
          JOIN orders o ON o.tenant_id = a.tenant_id AND o.id = a.order_id \
@@ -931,7 +930,7 @@ pub async fn pick_list(tx: &mut TenantTx, ids: &[String]) -> Result<Vec<PickLine
          WHERE a.tenant_id = $1 AND a.order_id IN ({}) AND a.state = 'reserved' \
          GROUP BY l.code, l.walk_order, s.seller_sku, s.name, bt.lot, bt.expiry, o.id, o.external_id \
          ORDER BY l.walk_order, l.code, s.seller_sku, o.external_id",
-        placeholders.join(", ")
+        crate::db::placeholders(2, ids.len())
     );
     let (tid, conn) = tx.split();
     let mut q = sqlx::query_as::<

@@ -11,7 +11,7 @@ use super::stock::{self, Post};
 use super::{rule, state};
 use crate::db::{Backend, TenantTx};
 use crate::error::ApiError;
-use crate::time::now_ms;
+use crate::time::{now_ms, rfc3339};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,11 +59,77 @@ pub struct ReceiveReturn {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReturnLineView {
+    pub line_no: i64,
+    /// The seller SKU.
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReturnView {
     pub id: String,
     pub order_id: Option<String>,
+    /// `expected`, then `restocked`, `quarantined` or `disposed` once received.
     pub status: String,
     pub reason_code: String,
+    pub lines: Vec<ReturnLineView>,
+    /// When it was announced (RFC 3339).
+    pub created_at: String,
+}
+
+/// Statuses of a return (`received` is in the schema but no disposition leaves a return in it).
+pub const STATUSES: &[&str] = &[
+    "expected",
+    "received",
+    "restocked",
+    "quarantined",
+    "disposed",
+];
+
+type HeadRow = (String, Option<String>, String, String, i64);
+
+const HEAD: &str = "SELECT r.id, r.order_id, r.status, r.reason_code, r.created_at FROM returns r WHERE r.tenant_id = $1";
+
+pub async fn view(tx: &mut TenantTx, id: &str) -> Result<Option<ReturnView>, ApiError> {
+    let head = super::row_by_id(tx, HEAD, "r", id).await?;
+    Ok(with_lines(tx, head.into_iter().collect()).await?.pop())
+}
+
+/// The tenant's returns, newest first.
+pub async fn list(
+    tx: &mut TenantTx,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ReturnView>, ApiError> {
+    let heads = super::list_rows(tx, HEAD, "r", status, limit).await?;
+    with_lines(tx, heads).await
+}
+
+/// Views of these returns, their lines read in one query.
+async fn with_lines(tx: &mut TenantTx, heads: Vec<HeadRow>) -> Result<Vec<ReturnView>, ApiError> {
+    let ids: Vec<&str> = heads.iter().map(|h| h.0.as_str()).collect();
+    let mut lines = super::lines_by_parent(
+        tx,
+        "SELECT l.return_id, l.line_no, s.seller_sku, l.quantity FROM return_lines l JOIN skus s ON s.tenant_id = l.tenant_id AND s.id = l.sku_id \
+         WHERE l.tenant_id = $1 AND l.return_id IN ({ids}) ORDER BY l.line_no",
+        &ids,
+        |(ret, line_no, sku, quantity): (String, i64, String, i64)| {
+            (ret, ReturnLineView { line_no, sku, quantity })
+        },
+    )
+    .await?;
+    Ok(heads
+        .into_iter()
+        .map(|h| ReturnView {
+            lines: lines.remove(&h.0).unwrap_or_default(),
+            id: h.0,
+            order_id: h.1,
+            status: h.2,
+            reason_code: h.3,
+            created_at: rfc3339(h.4),
+        })
+        .collect())
 }
 
 fn valid_reason(r: &str) -> Result<(), ApiError> {
@@ -117,12 +183,7 @@ pub async fn create(tx: &mut TenantTx, n: &NewReturn) -> Result<ReturnView, ApiE
             .execute(&mut *conn)
             .await?;
     }
-    Ok(ReturnView {
-        id,
-        order_id: n.order_id.clone(),
-        status: "expected".into(),
-        reason_code: n.reason_code.clone(),
-    })
+    view(tx, &id).await?.ok_or(ApiError::NotFound("return"))
 }
 
 pub async fn exists(tx: &mut TenantTx, id: &str) -> Result<bool, ApiError> {
@@ -146,14 +207,13 @@ pub async fn receive(
 ) -> Result<ReturnView, ApiError> {
     valid_reason(&r.reason_code)?;
     let (tid, conn) = tx.split();
-    let row: Option<(Option<String>, String, String)> = sqlx::query_as(
-        "SELECT order_id, status, reason_code FROM returns WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tid)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    let (order_id, status, reason) = row.ok_or(ApiError::NotFound("return"))?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT status, reason_code FROM returns WHERE tenant_id = $1 AND id = $2")
+            .bind(tid)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    let (status, reason) = row.ok_or(ApiError::NotFound("return"))?;
     if status != "expected" {
         return Err(state(
             "return_already_received",
@@ -224,10 +284,5 @@ pub async fn receive(
         .bind(id)
         .execute(conn)
         .await?;
-    Ok(ReturnView {
-        id: id.to_owned(),
-        order_id,
-        status: status.into(),
-        reason_code: reason,
-    })
+    view(tx, id).await?.ok_or(ApiError::NotFound("return"))
 }

@@ -26,6 +26,7 @@ both_backends!(
     the_change_feed_lists_every_change_once_in_commit_order,
     reads_answer_while_a_writer_holds_the_database,
     order_views_page_whole_orders_as_the_single_read_shows_them,
+    inbound_returns_and_counts_are_listed_newest_first_per_tenant,
 );
 
 struct Setup {
@@ -1583,4 +1584,236 @@ async fn order_views_page_whole_orders_as_the_single_read_shows_them(b: Backend)
         x.s.get("/api/v1/orders/views?status=received", &otok.access)
             .await;
     assert_eq!(theirs.body, json!([]));
+}
+
+async fn created(x: &Setup, path: &str, body: Value) -> Value {
+    let r = x.s.post(path, Some(&x.sup.access), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    r.body
+}
+
+/// `GET {list}` with each query: the ids of the items, in order; every item as the single read
+/// (`{list}/{id}`) shows it.
+async fn listed(x: &Setup, token: &str, list: &str, query: &str) -> Vec<String> {
+    let r = x.s.get(&format!("{list}{query}"), token).await;
+    assert_eq!(r.status, StatusCode::OK, "{list}{query}: {r:?}");
+    let mut ids = Vec::new();
+    for item in r.body.as_array().expect("array") {
+        let id = item["id"].as_str().expect("id").to_owned();
+        let one = x.s.get(&format!("{list}/{id}"), token).await;
+        assert_eq!(
+            &one.body, item,
+            "{list}: the list shows {id} as its read does"
+        );
+        ids.push(id);
+    }
+    ids
+}
+
+async fn inbound_returns_and_counts_are_listed_newest_first_per_tenant(b: Backend) {
+    let x = setup(b).await;
+    let tok = x.sup.access.as_str();
+    // Inbound: ASN-1 fully received, ASN-2 still open.
+    let asn1 = created(
+        &x,
+        "/api/v1/inbound",
+        json!({"reference": "ASN-1", "lines": [{"sku": "TEA-1", "quantity": 3}]}),
+    )
+    .await;
+    let asn1 = asn1["id"].as_str().expect("id").to_owned();
+    let asn2 = created(&x, "/api/v1/inbound", json!({"reference": "ASN-2", "expected_on": date_in(2), "lines": [{"sku": "TEA-1", "quantity": 2}, {"sku": "TOWEL-1", "quantity": 5}]})).await;
+    assert_eq!(asn2["status"], "open");
+    assert_eq!(asn2["lines"][1]["sku"], "TOWEL-1");
+    assert!(
+        asn2["created_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let asn2 = asn2["id"].as_str().expect("id").to_owned();
+    let r =
+        x.s.post(
+            "/api/v1/stock/receive",
+            Some(tok),
+            json!({"sku": "TEA-1", "location": "RCV-01-01", "quantity": 3, "inbound_id": asn1}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{r:?}");
+    let inbound = "/api/v1/inbound";
+    assert_eq!(
+        listed(&x, tok, inbound, "").await,
+        [asn2.as_str(), asn1.as_str()]
+    );
+    assert_eq!(
+        listed(&x, tok, inbound, "?status=open").await,
+        [asn2.as_str()]
+    );
+    assert_eq!(
+        listed(&x, tok, inbound, "?status=received").await,
+        [asn1.as_str()]
+    );
+    assert_eq!(listed(&x, tok, inbound, "?limit=1").await, [asn2.as_str()]);
+
+    // Returns: one received (restocked), one expected. What POST answers is what GET shows.
+    let ret1 = created(
+        &x,
+        "/api/v1/returns",
+        json!({"reason_code": "unwanted", "lines": [{"sku": "TEA-1", "quantity": 1}]}),
+    )
+    .await;
+    let ret1_id = ret1["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        x.s.get(&format!("/api/v1/returns/{ret1_id}"), tok)
+            .await
+            .body,
+        ret1
+    );
+    assert_eq!(
+        ret1["lines"],
+        json!([{"line_no": 1, "sku": "TEA-1", "quantity": 1}])
+    );
+    let received =
+        x.s.post(&format!("/api/v1/returns/{ret1_id}/receive"), Some(tok), json!({"disposition": "restock", "location": "A-01-01-02", "reason_code": "inspected_ok"}))
+            .await;
+    assert_eq!(received.body["status"], "restocked", "{received:?}");
+    assert_eq!(received.body["lines"], ret1["lines"]);
+    let ret2 = created(&x, "/api/v1/returns",
+        json!({"reason_code": "damaged", "lines": [{"sku": "TOWEL-1", "quantity": 2}, {"sku": "TEA-1", "quantity": 1}]}),
+    )
+    .await;
+    let ret2 = ret2["id"].as_str().expect("id").to_owned();
+    let returns = "/api/v1/returns";
+    assert_eq!(
+        listed(&x, tok, returns, "").await,
+        [ret2.as_str(), ret1_id.as_str()]
+    );
+    assert_eq!(
+        listed(&x, tok, returns, "?status=expected").await,
+        [ret2.as_str()]
+    );
+    assert_eq!(
+        listed(&x, tok, returns, "?status=restocked&limit=1000").await,
+        [ret1_id.as_str()]
+    );
+    assert!(
+        listed(&x, tok, returns, "?status=disposed")
+            .await
+            .is_empty()
+    );
+
+    // Cycle counts: one counted, one open.
+    receive(&x, "TOWEL-1", "A-01-01-01", 4, None).await;
+    let mut counts = Vec::new();
+    for sku in ["TEA-1", "TOWEL-1"] {
+        let c = created(
+            &x,
+            "/api/v1/counts",
+            json!({"sku": sku, "location": "A-01-01-01"}),
+        )
+        .await;
+        assert!(
+            c["created_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{c}"
+        );
+        counts.push(c["id"].as_str().expect("id").to_owned());
+    }
+    let r =
+        x.s.post(
+            &format!("/api/v1/counts/{}/count", counts[0]),
+            Some(tok),
+            json!({"counted": 9}),
+        )
+        .await;
+    assert_eq!(r.body["status"], "counted", "{r:?}");
+    let list = "/api/v1/counts";
+    assert_eq!(
+        listed(&x, tok, list, "").await,
+        [counts[1].as_str(), counts[0].as_str()]
+    );
+    assert_eq!(
+        listed(&x, tok, list, "?status=counted").await,
+        [counts[0].as_str()]
+    );
+    assert_eq!(
+        listed(&x, tok, list, "?status=open").await,
+        [counts[1].as_str()]
+    );
+
+    // Refusals: an unknown status or a limit out of range is a 422 naming the allowed values;
+    // an unknown parameter a 400; a packer 403 (audited).
+    for (path, statuses) in [
+        (inbound, "open, received"),
+        (
+            returns,
+            "expected, received, restocked, quarantined, disposed",
+        ),
+        (list, "open, counted, approved, rejected"),
+    ] {
+        let r = x.s.get(&format!("{path}?status=closed"), tok).await;
+        r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let detail = r.body["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(statuses) && detail.contains("`closed`"),
+            "{detail}"
+        );
+        for limit in ["0", "1001"] {
+            x.s.get(&format!("{path}?limit={limit}"), tok)
+                .await
+                .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        }
+        x.s.get(&format!("{path}?state=open"), tok)
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST, "bad_request");
+    }
+    let denied = |actions: Vec<String>| actions.iter().filter(|a| *a == "access_denied").count();
+    let before = denied(x.s.audit_actions(x.tenant).await);
+    for path in [inbound, returns, list, &format!("{returns}/{ret2}")] {
+        x.s.get(path, &x.packer.access)
+            .await
+            .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+    assert_eq!(denied(x.s.audit_actions(x.tenant).await) - before, 4);
+
+    // Another tenant sees none of these, and its own rows never appear here.
+    let other = x.s.tenant("other").await;
+    let osv =
+        x.s.mfa_user("other", other, "sv@other.example", Role::Supervisor)
+            .await;
+    let otok = x.s.login("other", &osv).await.access;
+    for path in [inbound, returns, list] {
+        assert_eq!(x.s.get(path, &otok).await.body, json!([]), "{path}");
+    }
+    x.s.get(&format!("{returns}/{ret2}"), &otok)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    for (path, body) in [
+        (
+            "/api/v1/warehouses",
+            json!({"code": "OSAKA1", "name": "大阪倉庫"}),
+        ),
+        (
+            "/api/v1/skus",
+            json!({"seller_sku": "TEA-1", "name": "緑茶"}),
+        ),
+        (
+            "/api/v1/inbound",
+            json!({"reference": "ASN-1", "lines": [{"sku": "TEA-1", "quantity": 1}]}),
+        ),
+        (
+            "/api/v1/returns",
+            json!({"reason_code": "unwanted", "lines": [{"sku": "TEA-1", "quantity": 1}]}),
+        ),
+    ] {
+        let r = x.s.post(path, Some(&otok), body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    }
+    assert_eq!(
+        listed(&x, tok, inbound, "").await,
+        [asn2.as_str(), asn1.as_str()]
+    );
+    assert_eq!(
+        listed(&x, tok, returns, "").await,
+        [ret2.as_str(), ret1_id.as_str()]
+    );
+    assert_eq!(listed(&x, &otok, inbound, "").await.len(), 1);
+    assert_eq!(listed(&x, &otok, returns, "").await.len(), 1);
 }
