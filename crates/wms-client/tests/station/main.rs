@@ -17,5 +17,6 @@ mod limits;
 mod offline;
 mod printing;
 mod privacy;
+mod receiving;
 mod secret_service;
 mod session_cache;
