@@ -411,3 +411,55 @@ export const events = {
   syncProgress: (cb: (p: SyncProgress) => void): Promise<UnlistenFn> =>
     listen<SyncProgress>('sync://progress', (e) => cb(e.payload)),
 };
+
+// --- App updates (every role) and the admin's releases: update_check, update_install (emits
+// update-progress), releases_list, release_publish, release_set. See docs/desktop-ipc.md.
+export type UpdateCheck = {
+  /** A newer version is meant for this station. */
+  available: boolean;
+  version: string | null;
+  notes: string | null;
+  /** RFC 3339. */
+  pubDate: string | null;
+  /** The running version. */
+  current: string;
+  /** This copy can install it (it was installed from a package); otherwise `update_install` refuses. */
+  installable: boolean;
+};
+export type UpdateInstalled = { version: string; /** Always true: a restart runs the new version. */ restartRequired: boolean };
+export type UpdatePhase = 'download' | 'verify' | 'install' | 'done';
+export type UpdateProgress = { phase: UpdatePhase; downloaded: number; total: number | null };
+export type ReleaseArtifact = { platform: string; url: string; /** base64 of the minisign .sig file */ signature: string };
+export type ReleaseRow = {
+  id: string;
+  channel: string;
+  version: string;
+  notes: string | null;
+  pubDate: string | null;
+  /** 0–100: the share of stations it is offered to. */
+  rolloutPercent: number;
+  paused: boolean;
+  artifacts: ReleaseArtifact[];
+  /** RFC 3339, UTC. */
+  createdAt: string | null;
+  /** A user id. */
+  createdBy: string | null;
+};
+export type NewRelease = { version: string; channel: string | null; notes: string | null; rolloutPercent: number; artifacts: ReleaseArtifact[] };
+export type ReleaseChange = { rolloutPercent: number | null; paused: boolean | null };
+/** The platform a new artifact starts with (tauri-plugin-updater's target). */
+export const DEFAULT_RELEASE_PLATFORM = 'linux-x86_64';
+/** MAJOR.MINOR.PATCH with an optional -pre and +build (the command checks it again). */
+export const RELEASE_VERSION = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+
+export const updatesIpc = {
+  updateCheck: () => call<UpdateCheck>('update_check'),
+  updateInstall: () => call<UpdateInstalled>('update_install'),
+  releasesList: (channel: string | null) => call<ReleaseRow[]>('releases_list', { channel }),
+  releasePublish: (r: NewRelease) => call<ReleaseRow>('release_publish', r),
+  releaseSet: (id: string, change: ReleaseChange) => call<ReleaseRow>('release_set', { id, ...change }),
+};
+
+export const updateEvents = {
+  progress: (cb: (p: UpdateProgress) => void): Promise<UnlistenFn> => listen<UpdateProgress>('update-progress', (e) => cb(e.payload)),
+};
