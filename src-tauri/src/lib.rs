@@ -129,6 +129,7 @@ macro_rules! with_station {
 // After `with_station!`, which its commands use.
 mod office;
 mod privacy;
+mod receiving;
 pub mod updates;
 
 /// The codes after which this station's local data is gone (see wms-client's `device`).
@@ -1308,6 +1309,18 @@ pub fn run() {
             updates::releases_list,
             updates::release_publish,
             updates::release_set,
+            receiving::locations,
+            receiving::sku_lookup,
+            receiving::inbound_shipments,
+            receiving::inbound_get,
+            receiving::inbound_create,
+            receiving::receive,
+            receiving::putaway,
+            receiving::returns,
+            receiving::return_get,
+            receiving::return_create,
+            receiving::return_receive,
+            receiving::counts,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

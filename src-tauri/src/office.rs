@@ -62,6 +62,7 @@ pub struct CountView {
     expected: Option<i64>,
     counted: Option<i64>,
     variance: Option<i64>,
+    created_at: Option<String>,
 }
 
 impl From<office::CountTask> for CountView {
@@ -75,6 +76,7 @@ impl From<office::CountTask> for CountView {
             expected: c.expected,
             counted: c.counted,
             variance: c.variance,
+            created_at: c.created_at,
         }
     }
 }
