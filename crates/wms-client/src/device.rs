@@ -38,7 +38,8 @@ pub struct PrinterProfile {
     /// `tcp://HOST:PORT` or `cups://QUEUE`.
     #[serde(default)]
     pub label_printer: Option<String>,
-    /// `zpl203` or `zpl300`.
+    /// `zpl203` or `zpl300`; `pdf` prints labels as A6 PDFs through the spooler
+    /// ([`crate::label::LabelFormat`]), once the server's profiles offer it.
     pub label_format: String,
     /// `cups://QUEUE` for A4 documents (packing slips).
     #[serde(default)]

@@ -25,7 +25,7 @@ use crate::tls::{Fingerprint, FingerprintError};
 use wms_core::fulfilment::{self, OrderEvent, OrderState, PackLine, PackRefusal, PackageInput};
 
 mod printing;
-pub use printing::{LabelSource, PrintOutcome};
+pub use printing::{LabelSource, PrintOutcome, SlipOutcome};
 
 const CONFIG_FILE: &str = "station.json";
 pub(crate) const CACHE_FILE: &str = "cache.sqlite";
@@ -103,6 +103,14 @@ pub enum StationError {
     )]
     LabelUnavailableOffline { order: String, package: i64 },
     #[error(
+        "the server is unreachable: the packing slip of order {0} is made by the server (it holds the recipient's address); print when the connection is back"
+    )]
+    SlipUnavailableOffline(String),
+    #[error(
+        "no {0} printer is set for this station: an admin sets it in the device's printer profile, or name one (cups://QUEUE)"
+    )]
+    PrinterNotConfigured(&'static str),
+    #[error(
         "this station's cache and keys were erased at an administrator's request (remote wipe): log in again"
     )]
     DeviceWiped,
@@ -148,6 +156,8 @@ impl StationError {
             StationError::OutboxNotEmpty(_) => "outbox_not_empty",
             StationError::FeedBehind { .. } => "feed_behind",
             StationError::LabelUnavailableOffline { .. } => "label_unavailable_offline",
+            StationError::SlipUnavailableOffline(_) => "slip_unavailable_offline",
+            StationError::PrinterNotConfigured(_) => "printer_not_configured",
             StationError::DeviceWiped => "device_wiped",
             StationError::DeviceRevoked => "device_revoked",
             StationError::Label(_) => "label_invalid",
@@ -211,6 +221,9 @@ pub struct StationOptions {
     /// The label printer's resolution (203 or 300 dpi) chosen at this station; without it, the
     /// station profile's, else 203.
     pub label_dpi: Option<u32>,
+    /// The CUPS scheduler this station prints through (a socket path or `host:port`); `None`:
+    /// the one `CUPS_SERVER` names, else the system's.
+    pub cups_server: Option<String>,
     /// The cached working set expires this long after the last successful sync: a station that
     /// has not reached the server for longer does not pack against what it last knew (orders
     /// with an action in the outbox are kept).
@@ -244,6 +257,7 @@ impl Default for StationOptions {
             label_font: PathBuf::from(label::DEFAULT_FONT),
             feed_page: sync::FEED_PAGE,
             label_dpi: None,
+            cups_server: None,
             cache_ttl: DEFAULT_CACHE_TTL,
             recipient_ttl: DEFAULT_RECIPIENT_TTL,
             cache_cap_bytes: DEFAULT_CACHE_CAP_BYTES,

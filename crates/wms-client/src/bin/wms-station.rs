@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wms_client::desk::NewPackage;
+use wms_client::label::LabelFormat;
 use wms_client::secrets::StorePreference;
 use wms_client::station::{LabelSource, LoginParams, Station, StationOptions};
 use wms_client::sync::SyncMode;
@@ -65,7 +66,7 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
-    /// Print an order's carrier label (raw ZPL, no dialog): the label booked on the server (prints
+    /// Print an order's carrier label (no dialog): the label booked on the server (prints
     /// counted, reprints audited there), or rendered locally for a package with a carrier and
     /// tracking number but no booked label. Never resent by itself: a reprint is another run.
     PrintLabel {
@@ -77,6 +78,19 @@ enum Cmd {
         /// Package number (default: the first with a carrier and tracking number).
         #[arg(long)]
         package: Option<i64>,
+        /// zpl203 or zpl300 (raw ZPL), or pdf (one label on A6, through a cups:// queue); default:
+        /// the device's printer profile, else ZPL at the station profile's resolution.
+        #[arg(long)]
+        format: Option<LabelFormat>,
+    },
+    /// Print an order's packing slip (納品書, an A4 PDF made by the server; an audited use of the
+    /// recipient's data there) through the spooler, no dialog. Never resent by itself.
+    PrintSlip {
+        #[arg(long)]
+        order: String,
+        /// cups://QUEUE (default: the document printer of the device's printer profile).
+        #[arg(long)]
+        printer: Option<String>,
     },
     /// One item scanned at the bench (works offline: checked against the cached order with the
     /// server's rule, recorded, replayed later).
@@ -260,10 +274,17 @@ async fn main() -> anyhow::Result<()> {
             order,
             printer,
             package,
+            format,
         } => {
             let target: PrinterTarget = printer.parse()?;
             let station = Station::open(&cli.data, options).await?;
-            let o = station.print_label(&order, package, &target).await?;
+            let format = match format {
+                Some(f) => f,
+                None => station.label_format().await?,
+            };
+            let o = station
+                .print_label_as(&order, package, &target, format, None)
+                .await?;
             let source = match (o.source, o.prints) {
                 (LabelSource::Server, Some(n)) if n > 1 => {
                     format!("label booked on the server, print {n}: a reprint, audited there")
@@ -274,8 +295,17 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             out(&format!(
-                "printed order {} package {} to {} ({} bytes, sha256 {}); {source}",
-                o.order_id, o.package_seq, o.printer, o.bytes, o.sha256
+                "printed order {} package {} to {} ({} bytes, sha256 {}); {source}; format {}",
+                o.order_id, o.package_seq, o.printer, o.bytes, o.sha256, o.format
+            ));
+        }
+        Cmd::PrintSlip { order, printer } => {
+            let target = printer.map(|p| p.parse::<PrinterTarget>()).transpose()?;
+            let station = Station::open(&cli.data, options).await?;
+            let o = station.print_packing_slip(&order, target.as_ref()).await?;
+            out(&format!(
+                "printed the packing slip of order {} to {} ({} bytes of PDF, sha256 {})",
+                o.order_id, o.printer, o.bytes, o.sha256
             ));
         }
         Cmd::Scan {

@@ -6,10 +6,21 @@ use std::process::{Command, Stdio};
 use crate::harness::{self, Server};
 
 fn station(data: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    station_with_env(data, args, stdin, &[])
+}
+
+/// `wms-station --data DATA ARGS…` with these environment variables: (success, stdout, stderr).
+pub fn station_with_env(
+    data: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wms-station"))
         .arg("--data")
         .arg(data)
         .args(args)
+        .envs(env.iter().copied())
         .env("WMS_LABEL_FONT", harness::font_path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
