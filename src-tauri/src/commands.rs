@@ -61,4 +61,5 @@ pub const COMMANDS: &[&str] = &[
     "return_create",
     "return_receive",
     "counts",
+    "print_packing_slip",
 ];

@@ -130,6 +130,7 @@ macro_rules! with_station {
 mod office;
 mod privacy;
 mod receiving;
+mod slip;
 pub mod updates;
 
 /// The codes after which this station's local data is gone (see wms-client's `device`).
@@ -1321,6 +1322,7 @@ pub fn run() {
             receiving::return_create,
             receiving::return_receive,
             receiving::counts,
+            slip::print_packing_slip,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
