@@ -463,3 +463,12 @@ export const updatesIpc = {
 export const updateEvents = {
   progress: (cb: (p: UpdateProgress) => void): Promise<UnlistenFn> => listen<UpdateProgress>('update-progress', (e) => cb(e.payload)),
 };
+
+// --- Packing slips (納品書): print_packing_slip. See docs/desktop-ipc.md.
+/** A packing slip sent to the spooler (an A4 PDF the server made; an audited read of the recipient there). */
+export type SlipOutcome = { orderId: string; /** The target it went to (cups://QUEUE). */ printer: string; bytes: number; sha256: string };
+
+export const slipIpc = {
+  /** To `printer` (cups://QUEUE), or null: the station's document printer. */
+  printPackingSlip: (orderId: string, printer: string | null = null) => call<SlipOutcome>('print_packing_slip', { orderId, printer }),
+};
