@@ -10,6 +10,7 @@ pub mod label;
 pub mod ledger;
 pub mod mask;
 pub mod password;
+pub mod release;
 pub mod retention;
 pub mod role;
 pub mod seal;
