@@ -40,6 +40,11 @@ test('axe: no serious or critical violations on login, packer, supervisor and ad
     await page.getByTestId('tab-approvals').click();
     await page.getByTestId('adjustments').waitFor();
     found[`supervisor-approvals/${locale}`] = await axe(page);
+    for (const [tab, list] of [['receiving', 'inbound'], ['returns', 'returns'], ['counts', 'counts']]) {
+      await page.getByTestId(`tab-${tab}`).click();
+      await page.getByTestId(list).waitFor();
+      found[`supervisor-${tab}/${locale}`] = await axe(page);
+    }
 
     await page.getByTestId('nav-admin').click();
     await page.getByTestId('users').waitFor();

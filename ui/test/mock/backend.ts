@@ -25,6 +25,8 @@ type Config = {
   delayMs?: number;
   /** Overrides the recipient every order view carries (e.g. the server's masked form without a city). */
   recipientMasked?: Obj | null;
+  /** Seller SKUs whose lot tracking the station's catalogue does not know (cached by an older build). */
+  lotUnknown?: string[];
 };
 
 const cfg: Config = ((window as unknown as { __MOCK_CONFIG__?: Config }).__MOCK_CONFIG__ ?? {}) as Config;
@@ -208,9 +210,9 @@ const adjustments: Adjustment[] = [
 ];
 let adjustSeq = 3;
 // Cycle counts by id; on hand at every counted place is 40.
-type Count = { id: string; sku: string; location: string; lot: string | null; status: string; expected: number | null; counted: number | null; variance: number | null };
+type Count = { id: string; sku: string; location: string; lot: string | null; status: string; expected: number | null; counted: number | null; variance: number | null; createdAt: string | null };
 const counts = new Map<string, Count>([
-  ['cnt-0001', { id: 'cnt-0001', sku: 'CUP-YUNOMI', location: 'A-01-01-02', lot: null, status: 'counted', expected: 40, counted: 38, variance: -2 }],
+  ['cnt-0001', { id: 'cnt-0001', sku: 'CUP-YUNOMI', location: 'A-01-01-02', lot: null, status: 'counted', expected: 40, counted: 38, variance: -2, createdAt: '2026-11-27T01:00:00Z' }],
 ]);
 let countSeq = 1;
 const KNOWN_SKUS = new Set(['TEA-GREEN-100', 'CUP-YUNOMI', 'SNACK-SENBEI']);
@@ -221,6 +223,79 @@ function countOf(id: unknown): Count {
   const c = counts.get(String(id));
   if (!c) throw fail('not_found', 'count task not found');
   return c;
+}
+
+// Goods in and returns: the warehouse's locations (zones and aisles too, as the server lists
+// them), inbound shipments, stock received into the receiving bin (waiting for putaway, shown by
+// `stock`), customer returns. The server's rules and codes, as wms-server applies them.
+const LOCATIONS: Obj[] = [
+  ['RCV', 'zone', 'receiving', null], ['RCV-01', 'aisle', 'receiving', 'RCV'], ['RCV-01-01', 'bin', 'receiving', 'RCV-01'],
+  ['A', 'zone', 'storage', null], ['A-01', 'aisle', 'storage', 'A'], ['A-01-01-01', 'bin', 'storage', 'A-01'], ['A-01-01-02', 'bin', 'storage', 'A-01'],
+  ['B-02-01-03', 'bin', 'storage', 'A-01'], ['QC-01-01', 'bin', 'quarantine', null], ['RET-01-01', 'bin', 'returns', null], ['PACK-01-01', 'bin', 'packing', null],
+].map(([code, level, kind, parent]) => ({ code, level, kind, parent }));
+const BY_SELLER_SKU: Record<string, { sellerSku: string; name: string; lotTracked: boolean; barcodes: string[] }> = {};
+for (const [barcode, k] of Object.entries(SKUS)) BY_SELLER_SKU[k.sellerSku] = { sellerSku: k.sellerSku, name: k.name, lotTracked: k.lotTracked, barcodes: [barcode] };
+function catalogueSku(code: unknown): { sellerSku: string; name: string; lotTracked: boolean | null; barcodes: string[] } | null {
+  const c = String(code ?? '').trim();
+  const k = SKUS[c] ? BY_SELLER_SKU[SKUS[c].sellerSku] : BY_SELLER_SKU[c];
+  if (!k) return null;
+  // A SKU cached by an older build does not say whether it is lot-tracked.
+  return { ...k, lotTracked: (cfg.lotUnknown ?? []).includes(k.sellerSku) ? null : k.lotTracked };
+}
+function knownSku(sku: unknown): { sellerSku: string; lotTracked: boolean } {
+  const k = BY_SELLER_SKU[String(sku)];
+  if (!k) throw fail('unknown_sku', `no SKU \`${String(sku)}\``);
+  return k;
+}
+function bin(code: unknown): Obj {
+  const l = LOCATIONS.find((x) => x.code === code);
+  if (!l) throw fail('unknown_location', `no location \`${String(code)}\` in warehouse TOKYO1`);
+  return l;
+}
+type InboundLine = { lineNo: number; sku: string; expected: number; received: number };
+type Inbound = { id: string; reference: string; warehouse: string; expectedOn: string | null; status: string; lines: InboundLine[]; createdAt: string | null };
+const inbound: Inbound[] = [
+  {
+    id: 'in-0002', reference: 'ASN-2026-0042', warehouse: 'TOKYO1', expectedOn: '2026-12-01', status: 'open', createdAt: '2026-11-28T01:00:00Z',
+    lines: [{ lineNo: 1, sku: 'TEA-GREEN-100', expected: 24, received: 10 }, { lineNo: 2, sku: 'SNACK-SENBEI', expected: 12, received: 0 }],
+  },
+  { id: 'in-0001', reference: 'ASN-2026-0041', warehouse: 'TOKYO1', expectedOn: '2026-11-20', status: 'received', createdAt: '2026-11-19T02:00:00Z', lines: [{ lineNo: 1, sku: 'CUP-YUNOMI', expected: 6, received: 6 }] },
+];
+let inboundSeq = 2;
+// Stock received here (into the receiving bin or wherever a receipt put it) and moved on, by
+// seller SKU, location and lot; `stock` lists it before the generated rows. Empty at the start, so
+// the inventory's counts are the generated rows'.
+const received: Obj[] = [];
+function addStock(sku: string, location: string, lot: string | null, expiry: string | null, quantity: number): void {
+  const row = received.find((r) => r.sellerSku === sku && r.location === location && r.lot === lot);
+  if (row) {
+    row.onHand = (row.onHand as number) + quantity;
+    row.available = (row.available as number) + quantity;
+  } else {
+    received.push({ sku, sellerSku: sku, name: BY_SELLER_SKU[sku]?.name ?? sku, location, lot, expiry, onHand: quantity, allocated: 0, available: quantity });
+  }
+}
+type ReturnRow = { id: string; orderId: string | null; status: string; reason: string; lines: { lineNo: number; sku: string; quantity: number }[]; createdAt: string | null };
+const returns: ReturnRow[] = [
+  { id: 'rma-0003', orderId: 'ord-1', status: 'expected', reason: 'damaged', lines: [{ lineNo: 1, sku: 'TEA-GREEN-100', quantity: 1 }], createdAt: '2026-11-28T03:00:00Z' },
+  { id: 'rma-0002', orderId: null, status: 'expected', reason: 'unwanted', lines: [{ lineNo: 1, sku: 'SNACK-SENBEI', quantity: 2 }], createdAt: '2026-11-27T05:00:00Z' },
+  { id: 'rma-0001', orderId: 'ord-0', status: 'restocked', reason: 'wrong_item', lines: [{ lineNo: 1, sku: 'CUP-YUNOMI', quantity: 1 }], createdAt: '2026-11-20T05:00:00Z' },
+];
+let returnSeq = 3;
+const KNOWN_ORDERS = new Set(['ord-0', 'ord-1', 'ord-2', 'ord-9']);
+function listed<T extends { status: string }>(rows: T[], status: unknown, statuses: string[]): T[] {
+  if (status != null && !statuses.includes(String(status))) throw fail('validation_failed', `status must be one of ${statuses.join(', ')}`);
+  return rows.filter((r) => status == null || r.status === status).map((r) => JSON.parse(JSON.stringify(r)) as T);
+}
+function newLines(lines: unknown, max: number): { sku: string; quantity: number }[] {
+  const ls = (lines as Obj[] | undefined) ?? [];
+  if (ls.length === 0) throw fail('validation_failed', 'at least one line is needed');
+  return ls.map((l) => {
+    knownSku(l.sku);
+    const q = Number(l.quantity);
+    if (!Number.isInteger(q) || q < 1 || q > max) throw fail('invalid_quantity', `quantity must be 1–${max}`);
+    return { sku: String(l.sku), quantity: q };
+  });
 }
 
 // The audit log: sequence numbers 1..n, newest (n) first, one event every 3 minutes.
@@ -513,7 +588,7 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (!state.profile.labelPrinter) throw fail('printer_not_configured', 'no printer');
       return { printer: state.profile.labelPrinter, bytes: 321 };
     case 'stock': {
-      let rows = stockRows();
+      let rows = [...received.map((r) => ({ ...r })), ...stockRows()];
       if (a.sku) rows = rows.filter((r) => String(r.sellerSku).includes(String(a.sku)));
       if (a.location) rows = rows.filter((r) => String(r.location).startsWith(String(a.location)));
       if (a.lot) rows = rows.filter((r) => r.lot === a.lot);
@@ -615,7 +690,7 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       supervisor();
       if (!KNOWN_SKUS.has(String(a.sku))) throw fail('unknown_sku', `no SKU \`${String(a.sku)}\``);
       const id = `cnt-${String(++countSeq).padStart(4, '0')}`;
-      const c: Count = { id, sku: String(a.sku), location: String(a.location), lot: (a.lot as string | null) ?? null, status: 'open', expected: null, counted: null, variance: null };
+      const c: Count = { id, sku: String(a.sku), location: String(a.location), lot: (a.lot as string | null) ?? null, status: 'open', expected: null, counted: null, variance: null, createdAt: '2026-11-28T10:00:00Z' };
       counts.set(id, c);
       return { ...c };
     }
@@ -637,6 +712,117 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (c.status !== 'counted') throw fail('count_not_counted', `this count is ${c.status}: enter the count first`);
       c.status = a.approve ? 'approved' : 'rejected';
       return { ...c };
+    }
+    case 'counts':
+      supervisor();
+      return listed([...counts.values()].sort((x, y) => (x.id < y.id ? 1 : -1)), a.status, ['open', 'counted', 'approved', 'rejected']);
+    case 'locations':
+      supervisor();
+      return LOCATIONS.map((l) => ({ ...l }));
+    case 'sku_lookup':
+      return catalogueSku(a.code);
+    case 'inbound_shipments':
+      supervisor();
+      return listed(inbound, a.status, ['open', 'received']);
+    case 'inbound_get': {
+      supervisor();
+      const i = inbound.find((x) => x.id === a.id);
+      if (!i) throw fail('not_found', 'inbound shipment not found');
+      return JSON.parse(JSON.stringify(i));
+    }
+    case 'inbound_create': {
+      supervisor();
+      const reference = String(a.reference ?? '').trim();
+      if (!reference) throw fail('validation_failed', 'reference is required');
+      const lines = newLines(a.lines, 10_000_000);
+      if (inbound.some((i) => i.reference === reference)) throw fail('conflict', `an inbound shipment \`${reference}\` already exists`);
+      const i: Inbound = {
+        id: `in-${String(++inboundSeq).padStart(4, '0')}`, reference, warehouse: 'TOKYO1', expectedOn: (a.expectedOn as string | null) ?? null, status: 'open', createdAt: '2026-11-28T10:00:00Z',
+        lines: lines.map((l, n) => ({ lineNo: n + 1, sku: l.sku, expected: l.quantity, received: 0 })),
+      };
+      inbound.unshift(i);
+      return JSON.parse(JSON.stringify(i));
+    }
+    case 'receive': {
+      supervisor();
+      // In the server's order: the SKU, the shipment, the location, the lot, then the ledger.
+      const k = knownSku(a.sku);
+      const q = Number(a.quantity);
+      let line: InboundLine | undefined;
+      let shipment: Inbound | undefined;
+      if (a.inboundId != null) {
+        shipment = inbound.find((x) => x.id === a.inboundId);
+        if (!shipment) throw fail('unknown_inbound', 'no such inbound shipment');
+        if (shipment.status !== 'open') throw fail('inbound_closed', 'this inbound shipment is already fully received');
+        line = shipment.lines.find((l) => l.sku === k.sellerSku && l.received < l.expected);
+        if (!line) throw fail('not_on_inbound', 'this SKU is not expected (or already fully received) on this inbound shipment');
+        if (line.received + Math.max(q, 0) > line.expected) throw fail('over_receipt', `${line.expected} expected, ${line.received} already received: ${q} more is too many (receive the surplus blind)`);
+      }
+      bin(a.location);
+      if (k.lotTracked && a.lot == null) throw fail('lot_required', `${k.sellerSku} is lot-tracked: give the lot and expiry`);
+      if (!Number.isInteger(q) || q <= 0) throw fail('ledger_non_positive_quantity', 'quantity must be positive');
+      if (line && shipment) {
+        line.received += q;
+        if (shipment.lines.every((l) => l.received >= l.expected)) shipment.status = 'received';
+      }
+      addStock(k.sellerSku, String(a.location), (a.lot as string | null) ?? null, (a.expiry as string | null) ?? null, q);
+      return null;
+    }
+    case 'putaway': {
+      supervisor();
+      bin(a.from);
+      bin(a.to);
+      knownSku(a.sku);
+      const q = Number(a.quantity);
+      if (!Number.isInteger(q) || q <= 0) throw fail('ledger_non_positive_quantity', 'quantity must be positive');
+      if (a.from === a.to) throw fail('ledger_same_location', 'from and to are the same location');
+      const lot = (a.lot as string | null) ?? null;
+      const row = received.find((r) => r.sellerSku === a.sku && r.location === a.from && r.lot === lot);
+      if (!row || (row.available as number) < q) throw fail('ledger_insufficient_available', `only ${String(row?.available ?? 0)} available`);
+      row.onHand = (row.onHand as number) - q;
+      row.available = (row.available as number) - q;
+      if (row.onHand === 0) received.splice(received.indexOf(row), 1);
+      addStock(String(a.sku), String(a.to), lot, (row.expiry as string | null) ?? null, q);
+      return null;
+    }
+    case 'returns':
+      supervisor();
+      return listed(returns, a.status, ['expected', 'received', 'restocked', 'quarantined', 'disposed']);
+    case 'return_get': {
+      supervisor();
+      const r = returns.find((x) => x.id === a.id);
+      if (!r) throw fail('not_found', 'return not found');
+      return JSON.parse(JSON.stringify(r));
+    }
+    case 'return_create': {
+      supervisor();
+      const reason = String(a.reason ?? '');
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(reason)) throw fail('validation_failed', "reason_code must be 1–64 characters of letters, digits, '_' or '-'");
+      const lines = newLines(a.lines, 100_000);
+      if (a.orderId != null && !KNOWN_ORDERS.has(String(a.orderId))) throw fail('not_found', 'order not found');
+      const r: ReturnRow = {
+        id: `rma-${String(++returnSeq).padStart(4, '0')}`, orderId: (a.orderId as string | null) ?? null, status: 'expected', reason,
+        lines: lines.map((l, n) => ({ lineNo: n + 1, ...l })), createdAt: '2026-11-28T10:00:00Z',
+      };
+      returns.unshift(r);
+      return JSON.parse(JSON.stringify(r));
+    }
+    case 'return_receive': {
+      supervisor();
+      const r = returns.find((x) => x.id === a.id);
+      if (!r) throw fail('not_found', 'return not found');
+      if (r.status !== 'expected') throw fail('return_already_received', `this return is already ${r.status}`);
+      const d = String(a.disposition);
+      const defaults: Record<string, string> = { restock: 'A-01-01-01', quarantine: 'QC-01-01', dispose: 'RET-01-01' };
+      if (!(d in defaults)) throw fail('validation_failed', 'disposition');
+      const where = bin(a.location ?? defaults[d]);
+      if (d === 'quarantine' && where.kind !== 'quarantine') throw fail('not_a_quarantine_location', `${String(where.code)} is not a quarantine location`);
+      for (const l of r.lines) {
+        if (knownSku(l.sku).lotTracked && a.lot == null) throw fail('lot_required', `${l.sku} is lot-tracked: give the lot`);
+      }
+      if (d !== 'dispose') for (const l of r.lines) addStock(l.sku, String(where.code), (a.lot as string | null) ?? null, null, l.quantity);
+      r.status = { restock: 'restocked', quarantine: 'quarantined', dispose: 'disposed' }[d] ?? r.status;
+      return JSON.parse(JSON.stringify(r));
     }
     case 'audit_log': {
       if (state.role !== 'admin') throw fail('forbidden', 'admin only');
@@ -728,6 +914,9 @@ mockIPC(
   orders,
   recipients,
   retention,
+  inbound,
+  returns,
+  received,
   emit,
   status,
   callsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd),
