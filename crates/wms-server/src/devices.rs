@@ -467,18 +467,23 @@ async fn audited_view<R>(
 
 // ------------------------------------------------------------------ the station's own device
 
+/// The device a session was opened from, if it was opened with a (valid) device id.
+pub async fn of_session(tx: &mut TenantTx, session: &str) -> Result<Option<String>, ApiError> {
+    let (tid, conn) = tx.split();
+    let device: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT device FROM sessions WHERE tenant_id = $1 AND id = $2")
+            .bind(tid)
+            .bind(session)
+            .fetch_optional(conn)
+            .await?;
+    Ok(device.and_then(|d| d.0).filter(|d| valid_id(d)))
+}
+
 /// The caller's session's device (registered now if it signed in before the registry existed).
 async fn own_device<R>(auth: &mut Authorized<R>) -> Result<DeviceView, ApiError> {
     let session = auth.ctx.session.to_string();
     let user = auth.ctx.actor();
-    let (tid, conn) = auth.tx.split();
-    let device: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT device FROM sessions WHERE tenant_id = $1 AND id = $2")
-            .bind(tid)
-            .bind(&session)
-            .fetch_optional(conn)
-            .await?;
-    let Some(id) = device.and_then(|d| d.0).filter(|d| valid_id(d)) else {
+    let Some(id) = of_session(&mut auth.tx, &session).await? else {
         return Err(ApiError::NotFound("device"));
     };
     on_login(&mut auth.tx, Some(&id), None, &user).await?;

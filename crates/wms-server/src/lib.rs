@@ -19,6 +19,7 @@ pub mod http;
 pub mod idempotency;
 pub mod keys;
 pub mod label_cli;
+pub mod listing;
 pub mod metrics;
 pub mod ratelimit;
 pub mod retention;

@@ -356,7 +356,8 @@ pub async fn list_counts(
     status: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CountTask>, ApiError> {
-    let rows: Vec<CountRow> = super::list_rows(tx, COUNT_LISTED, "c", status, limit).await?;
+    let rows: Vec<CountRow> =
+        crate::listing::newest(tx, COUNT_LISTED, "c", status.map(|s| ("status", s)), limit).await?;
     Ok(rows
         .into_iter()
         .map(|r| {

@@ -114,7 +114,7 @@ const HEAD: &str = "SELECT i.id, i.reference, w.code, i.expected_on, i.status, i
      JOIN warehouses w ON w.tenant_id = i.tenant_id AND w.id = i.warehouse_id WHERE i.tenant_id = $1";
 
 pub async fn view(tx: &mut TenantTx, id: &str) -> Result<Option<InboundView>, ApiError> {
-    let head = super::row_by_id(tx, HEAD, "i", id).await?;
+    let head = crate::listing::by_id(tx, HEAD, "i", id).await?;
     Ok(with_lines(tx, head.into_iter().collect()).await?.pop())
 }
 
@@ -124,14 +124,14 @@ pub async fn list(
     status: Option<&str>,
     limit: i64,
 ) -> Result<Vec<InboundView>, ApiError> {
-    let heads = super::list_rows(tx, HEAD, "i", status, limit).await?;
+    let heads = crate::listing::newest(tx, HEAD, "i", status.map(|s| ("status", s)), limit).await?;
     with_lines(tx, heads).await
 }
 
 /// Views of these shipments, their lines read in one query.
 async fn with_lines(tx: &mut TenantTx, heads: Vec<HeadRow>) -> Result<Vec<InboundView>, ApiError> {
     let ids: Vec<&str> = heads.iter().map(|h| h.0.as_str()).collect();
-    let mut lines = super::lines_by_parent(
+    let mut lines = crate::listing::lines_by_parent(
         tx,
         "SELECT l.inbound_id, l.line_no, s.seller_sku, l.expected_qty, l.received_qty FROM inbound_lines l JOIN skus s ON s.tenant_id = l.tenant_id AND s.id = l.sku_id \
          WHERE l.tenant_id = $1 AND l.inbound_id IN ({ids}) ORDER BY l.line_no",

@@ -10,10 +10,8 @@ pub mod returns;
 pub mod stock;
 
 use serde::Deserialize;
-use std::collections::HashMap;
 use utoipa::IntoParams;
 
-use crate::db::TenantTx;
 use crate::error::ApiError;
 
 /// Refuse a request with a stable code (422).
@@ -63,12 +61,7 @@ pub struct ListQuery {
 impl ListQuery {
     /// The status filter, checked against the resource's `statuses`, and the limit.
     pub(crate) fn checked(&self, statuses: &[&str]) -> Result<(Option<&str>, i64), ApiError> {
-        let limit = self.limit.unwrap_or(200);
-        if !(1..=1000).contains(&limit) {
-            return Err(ApiError::Validation(format!(
-                "limit must be between 1 and 1000, got {limit}"
-            )));
-        }
+        let limit = crate::listing::limit(self.limit)?;
         match self.status.as_deref() {
             Some(s) if !statuses.contains(&s) => Err(ApiError::Validation(format!(
                 "status must be one of {}, got `{}`",
@@ -78,74 +71,6 @@ impl ListQuery {
             status => Ok((status, limit)),
         }
     }
-}
-
-/// A list endpoint's rows: `head` (a query over `{alias}` ending in `WHERE {alias}.tenant_id = $1`)
-/// in `status` if given, newest first (ids are UUIDv7: id order is creation order), at most `limit`.
-pub(crate) async fn list_rows<R>(
-    tx: &mut TenantTx,
-    head: &str,
-    alias: &str,
-    status: Option<&str>,
-    limit: i64,
-) -> Result<Vec<R>, ApiError>
-where
-    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-{
-    let filter = status.map_or_else(String::new, |_| format!(" AND {alias}.status = $3"));
-    let sql = format!("{head}{filter} ORDER BY {alias}.id DESC LIMIT $2");
-    let (tid, conn) = tx.split();
-    let mut q = sqlx::query_as::<_, R>(&sql).bind(tid).bind(limit);
-    if let Some(s) = status {
-        q = q.bind(s);
-    }
-    Ok(q.fetch_all(conn).await?)
-}
-
-/// The row of `head` (as for [`list_rows`]) with this id, if the tenant has it.
-pub(crate) async fn row_by_id<R>(
-    tx: &mut TenantTx,
-    head: &str,
-    alias: &str,
-    id: &str,
-) -> Result<Option<R>, ApiError>
-where
-    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-{
-    let (tid, conn) = tx.split();
-    Ok(sqlx::query_as(&format!("{head} AND {alias}.id = $2"))
-        .bind(tid)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
-}
-
-/// The lines of several parents in one query, by parent id: `sql` has `$1` for the tenant and
-/// `{ids}` where the parents' ids go (`… IN ({ids})`); `split` turns a row into (parent id, line).
-pub(crate) async fn lines_by_parent<R, L>(
-    tx: &mut TenantTx,
-    sql: &str,
-    parents: &[&str],
-    split: impl Fn(R) -> (String, L),
-) -> Result<HashMap<String, Vec<L>>, ApiError>
-where
-    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-{
-    let mut by_parent: HashMap<String, Vec<L>> = HashMap::new();
-    if parents.is_empty() {
-        return Ok(by_parent);
-    }
-    let sql = sql.replace("{ids}", &crate::db::placeholders(2, parents.len()));
-    let (tid, conn) = tx.split();
-    let mut q = sqlx::query_as::<_, R>(&sql).bind(tid);
-    for id in parents {
-        q = q.bind(*id);
-    }
-    for row in q.fetch_all(conn).await? {
-        let (parent, line) = split(row);
-        by_parent.entry(parent).or_default().push(line);
-    }
-    Ok(by_parent)
 }
 
 #[cfg(test)]

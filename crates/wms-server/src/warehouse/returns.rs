@@ -92,7 +92,7 @@ type HeadRow = (String, Option<String>, String, String, i64);
 const HEAD: &str = "SELECT r.id, r.order_id, r.status, r.reason_code, r.created_at FROM returns r WHERE r.tenant_id = $1";
 
 pub async fn view(tx: &mut TenantTx, id: &str) -> Result<Option<ReturnView>, ApiError> {
-    let head = super::row_by_id(tx, HEAD, "r", id).await?;
+    let head = crate::listing::by_id(tx, HEAD, "r", id).await?;
     Ok(with_lines(tx, head.into_iter().collect()).await?.pop())
 }
 
@@ -102,14 +102,14 @@ pub async fn list(
     status: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ReturnView>, ApiError> {
-    let heads = super::list_rows(tx, HEAD, "r", status, limit).await?;
+    let heads = crate::listing::newest(tx, HEAD, "r", status.map(|s| ("status", s)), limit).await?;
     with_lines(tx, heads).await
 }
 
 /// Views of these returns, their lines read in one query.
 async fn with_lines(tx: &mut TenantTx, heads: Vec<HeadRow>) -> Result<Vec<ReturnView>, ApiError> {
     let ids: Vec<&str> = heads.iter().map(|h| h.0.as_str()).collect();
-    let mut lines = super::lines_by_parent(
+    let mut lines = crate::listing::lines_by_parent(
         tx,
         "SELECT l.return_id, l.line_no, s.seller_sku, l.quantity FROM return_lines l JOIN skus s ON s.tenant_id = l.tenant_id AND s.id = l.sku_id \
          WHERE l.tenant_id = $1 AND l.return_id IN ({ids}) ORDER BY l.line_no",
