@@ -50,10 +50,14 @@ pub enum AuditAction {
     DataExported,
     DataCorrected,
     DataErased,
+    ReleasePublished,
+    ReleaseRolloutChanged,
+    ReleasePaused,
+    ReleaseResumed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 39] = [
         Self::TenantCreated,
         Self::UserCreated,
         Self::LoginOk,
@@ -89,6 +93,10 @@ impl AuditAction {
         Self::DataExported,
         Self::DataCorrected,
         Self::DataErased,
+        Self::ReleasePublished,
+        Self::ReleaseRolloutChanged,
+        Self::ReleasePaused,
+        Self::ReleaseResumed,
     ];
 
     #[must_use]
@@ -129,6 +137,10 @@ impl AuditAction {
             Self::DataExported => "data_exported",
             Self::DataCorrected => "data_corrected",
             Self::DataErased => "data_erased",
+            Self::ReleasePublished => "release_published",
+            Self::ReleaseRolloutChanged => "release_rollout_changed",
+            Self::ReleasePaused => "release_paused",
+            Self::ReleaseResumed => "release_resumed",
         }
     }
 

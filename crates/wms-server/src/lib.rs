@@ -22,6 +22,7 @@ pub mod label_cli;
 pub mod listing;
 pub mod metrics;
 pub mod ratelimit;
+pub mod releases;
 pub mod retention;
 pub mod state;
 pub mod time;

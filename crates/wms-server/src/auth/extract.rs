@@ -93,6 +93,10 @@ pub mod req {
         /// Key rotation and release pushes.
         ManageSystem, ManageSystem, STEP_UP = true
     );
+    requirement!(
+        /// Reading the published releases: an admin's, but not high-risk (no step-up).
+        ReadReleases, ManageSystem
+    );
 }
 
 /// Who is calling, as established from the session.

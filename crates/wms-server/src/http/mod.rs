@@ -11,6 +11,7 @@ pub mod extract;
 pub mod ops;
 pub mod orders_api;
 pub mod privacy_api;
+pub mod releases_api;
 pub mod warehouse_api;
 
 use axum::Router;
@@ -36,7 +37,7 @@ use crate::state::AppState;
     info(title = "Jilian WMS API", description = "Central server of Jilian WMS. Errors are RFC 9457 problem documents with a stable `code`. \
         Every mutating endpoint honours `Idempotency-Key`: a replay returns the first response and changes nothing."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "carriers"), (name = "devices"), (name = "privacy"), (name = "ops"))
+    tags((name = "auth"), (name = "admin"), (name = "inventory"), (name = "orders"), (name = "amazon"), (name = "carriers"), (name = "devices"), (name = "privacy"), (name = "releases"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -153,6 +154,9 @@ fn routes() -> OpenApiRouter<AppState> {
             privacy_api::get_retention,
             privacy_api::put_retention
         ))
+        .routes(routes!(releases_api::list, releases_api::publish))
+        .routes(routes!(releases_api::change))
+        .routes(routes!(releases_api::manifest))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -16,4 +16,5 @@ mod hardening;
 mod isolation;
 mod ops;
 mod privacy;
+mod releases;
 mod warehouse;
