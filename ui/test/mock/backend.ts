@@ -27,6 +27,10 @@ type Config = {
   recipientMasked?: Obj | null;
   /** Seller SKUs whose lot tracking the station's catalogue does not know (cached by an older build). */
   lotUnknown?: string[];
+  // Dashboard: stock rows listed before the others (e.g. a SKU of the ledger's with its current
+  // on-hand), and the gap between two ledger movements (default 7 minutes).
+  extraStock?: Obj[];
+  movementEveryMs?: number;
 };
 
 const cfg: Config = ((window as unknown as { __MOCK_CONFIG__?: Config }).__MOCK_CONFIG__ ?? {}) as Config;
@@ -182,7 +186,7 @@ function movementRows(): Movement[] {
     const seq = n - i;
     rows[i] = {
       id: `0193a1b2-${String(seq).padStart(6, '0')}`,
-      at: new Date(newest - i * 7 * 60_000).toISOString(),
+      at: new Date(newest - i * (cfg.movementEveryMs ?? 7 * 60_000)).toISOString(),
       kind,
       sku,
       from,
@@ -588,7 +592,7 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (!state.profile.labelPrinter) throw fail('printer_not_configured', 'no printer');
       return { printer: state.profile.labelPrinter, bytes: 321 };
     case 'stock': {
-      let rows = [...received.map((r) => ({ ...r })), ...stockRows()];
+      let rows = [...(cfg.extraStock ?? []).map((r) => ({ ...r })), ...received.map((r) => ({ ...r })), ...stockRows()];
       if (a.sku) rows = rows.filter((r) => String(r.sellerSku).includes(String(a.sku)));
       if (a.location) rows = rows.filter((r) => String(r.location).startsWith(String(a.location)));
       if (a.lot) rows = rows.filter((r) => r.lot === a.lot);
