@@ -137,6 +137,7 @@ test('dashboard: errors as catalog messages, an unknown SKU as empty, Japanese',
   await page.getByLabel('SKU (type or scan)').fill('NO-SUCH-SKU');
   await page.getByLabel('SKU (type or scan)').press('Enter');
   await page.getByTestId('trend-empty').getByText('No stock and no movements for NO-SUCH-SKU in the last 30 days.').waitFor();
+  assert.equal(await page.getByTestId('trend-chart').count(), 0, 'no flat line of zeros for a SKU with nothing');
   await context.close();
 
   ({ page, context } = await dashboard({ locale: 'ja' }));
