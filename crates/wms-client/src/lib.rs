@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod cache;
+pub mod connections;
 pub mod desk;
 pub mod device;
 pub mod label;

@@ -11,6 +11,7 @@ mod harness;
 
 mod bench;
 mod cli;
+mod connections;
 mod devices;
 mod feed;
 mod limits;
