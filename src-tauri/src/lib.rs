@@ -127,6 +127,7 @@ macro_rules! with_station {
 }
 
 // After `with_station!`, which its commands use.
+mod connections;
 mod office;
 mod privacy;
 mod receiving;
@@ -1305,6 +1306,14 @@ pub fn run() {
             privacy::set_retention,
             privacy::data_requests,
             privacy::data_request_create,
+            connections::amazon_authorizations,
+            connections::amazon_connect,
+            connections::amazon_revoke,
+            connections::amazon_purge_pii,
+            connections::amazon_sync,
+            connections::amazon_feedback,
+            connections::carrier_accounts,
+            connections::carrier_connect,
             updates::update_check,
             updates::update_install,
             updates::releases_list,
