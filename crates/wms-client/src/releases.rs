@@ -16,7 +16,6 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -24,9 +23,10 @@ use zeroize::Zeroizing;
 use crate::api::{ApiError, Call};
 use crate::station::{Station, StationError};
 use crate::tls;
+use wms_core::release as rule;
 
 /// The most a rollout can be: every station.
-pub const FULL_ROLLOUT: u8 = 100;
+pub use wms_core::release::FULL_ROLLOUT;
 
 /// One platform's build of a release: where the updater downloads it and its signature (the
 /// base64 of the minisign `.sig` file `tauri signer sign` writes).
@@ -80,6 +80,10 @@ pub struct Release {
     /// The admin who published it (a user id).
     #[serde(default)]
     pub created_by: Option<String>,
+    /// Bumped by every change: given back in a [`ReleaseChange`], a change made meanwhile by
+    /// someone else is refused (`version_conflict`) instead of overwritten.
+    #[serde(default)]
+    pub version_check: Option<i64>,
 }
 
 /// A change to a published release (`PATCH /api/v1/releases/{id}`); what is `None` stays.
@@ -89,6 +93,9 @@ pub struct ReleaseChange {
     pub rollout_percent: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
+    /// The release's `version_check` as the change was decided on (`None`: whatever it is now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_check: Option<i64>,
 }
 
 /// The release list as the server may write it: a bare array, or wrapped in an object.
@@ -115,134 +122,38 @@ fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::E
     })
 }
 
-/// Why a release cannot be sent as it is (checked before a step-up is asked for; the server
-/// checks again).
+/// Why a release cannot be sent as it is (checked before a step-up is asked for, with the rule
+/// the server applies: `wms_core::release`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ReleaseInputError(pub String);
-
-fn invalid(msg: impl Into<String>) -> ReleaseInputError {
-    ReleaseInputError(msg.into())
-}
-
-/// `MAJOR.MINOR.PATCH`, optionally `-pre` and `+build` (SemVer 2.0's shape, without its finer
-/// rules: the server is the judge).
-#[must_use]
-pub fn is_version(v: &str) -> bool {
-    let ident = |s: &str| {
-        s.split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-    };
-    let numeric = |p: &str| {
-        !p.is_empty()
-            && p.len() <= 9
-            && p.bytes().all(|b| b.is_ascii_digit())
-            && (p.len() == 1 || !p.starts_with('0'))
-    };
-    let (rest, build) = match v.split_once('+') {
-        Some((r, b)) => (r, Some(b)),
-        None => (v, None),
-    };
-    let (core, pre) = match rest.split_once('-') {
-        Some((c, p)) => (c, Some(p)),
-        None => (rest, None),
-    };
-    let parts: Vec<&str> = core.split('.').collect();
-    v.len() <= 64
-        && parts.len() == 3
-        && parts.iter().all(|p| numeric(p))
-        && pre.is_none_or(ident)
-        && build.is_none_or(ident)
-}
-
-/// An updater target name: lowercase letters, digits and `_`, in `-`-joined parts
-/// (`linux-x86_64`, `linux-x86_64-deb`, `windows-x86_64`, `darwin-aarch64`).
-#[must_use]
-pub fn is_platform(p: &str) -> bool {
-    (3..=64).contains(&p.len())
-        && p.contains('-')
-        && p.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        })
-}
-
-/// A minisign signature as the updater takes it: base64 of the `.sig` file's text, which starts
-/// with an untrusted comment and carries a trusted one. Catches the usual mistakes (the public
-/// key, the raw `.sig` text, a truncated paste); whether it is valid is the updater's to decide.
-fn check_signature(sig: &str) -> Result<(), ReleaseInputError> {
-    let text = base64::engine::general_purpose::STANDARD
-        .decode(sig.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            invalid("signature: not base64 (paste the contents of the artifact's .sig file)")
-        })?;
-    if !text.starts_with("untrusted comment:") || !text.contains("\ntrusted comment:") {
-        return Err(invalid(
-            "signature: not a minisign signature (a public key, or a .sig file cut short?)",
-        ));
-    }
-    Ok(())
-}
+#[error(transparent)]
+pub struct ReleaseInputError(#[from] pub rule::ReleaseError);
 
 impl NewRelease {
-    /// The shape the server takes: a version, 0–100 %, at least one artifact per platform at most
-    /// once, each an https URL with a minisign signature.
+    /// The server's own checks, before anything is sent: a SemVer version, a channel name,
+    /// notes' length, an RFC 3339 date, 0–100 %, and 1–16 artifacts, one per platform, each an
+    /// https URL with the shape of a minisign signature.
     pub fn check(&self) -> Result<(), ReleaseInputError> {
-        if !is_version(&self.version) {
-            return Err(invalid(format!(
-                "version: {:?} is not MAJOR.MINOR.PATCH (e.g. 1.4.0 or 1.4.0-rc.1)",
-                self.version
-            )));
+        self.version.parse::<rule::Version>()?;
+        if let Some(c) = &self.channel {
+            rule::check_channel(c)?;
         }
-        if self.rollout_percent > FULL_ROLLOUT {
-            return Err(invalid(format!(
-                "rollout_percent: {} is not 0–100",
-                self.rollout_percent
-            )));
+        if let Some(n) = &self.notes {
+            rule::check_notes(n)?;
         }
-        if let Some(c) = &self.channel
-            && (c.is_empty()
-                || c.len() > 32
-                || !c
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
-        {
-            return Err(invalid(format!(
-                "channel: {c:?} is not a channel name (lowercase letters, digits, -)"
-            )));
+        if let Some(d) = &self.pub_date {
+            rule::parse_pub_date(d)?;
         }
-        if self.artifacts.is_empty() {
-            return Err(invalid("artifacts: a release needs at least one"));
-        }
-        for (i, a) in self.artifacts.iter().enumerate() {
-            if !is_platform(&a.platform) {
-                return Err(invalid(format!(
-                    "artifacts[{i}].platform: {:?} is not an updater target (e.g. linux-x86_64)",
-                    a.platform
-                )));
-            }
-            if self.artifacts[..i].iter().any(|b| b.platform == a.platform) {
-                return Err(invalid(format!(
-                    "artifacts[{i}].platform: {} is given twice",
-                    a.platform
-                )));
-            }
-            match Url::parse(&a.url) {
-                Ok(u) if u.scheme() == "https" && u.host().is_some() => {}
-                _ => {
-                    return Err(invalid(format!(
-                        "artifacts[{i}].url: {:?} is not an https URL",
-                        a.url
-                    )));
-                }
-            }
-            check_signature(&a.signature)
-                .map_err(|e| invalid(format!("artifacts[{i}].{}", e.0)))?;
-        }
+        rule::check_rollout(i64::from(self.rollout_percent))?;
+        let specs: Vec<rule::ArtifactSpec<'_>> = self
+            .artifacts
+            .iter()
+            .map(|a| rule::ArtifactSpec {
+                platform: &a.platform,
+                url: &a.url,
+                signature: a.signature.trim(),
+            })
+            .collect();
+        rule::check_artifacts(&specs)?;
         Ok(())
     }
 }
@@ -314,12 +225,9 @@ fn release_path(id: &str) -> Result<String, StationError> {
 
 /// `{base}/api/v1/updates/{platform}/{current_version}`, the base's path prefix kept.
 fn manifest_url(base: &Url, platform: &str, current_version: &str) -> Result<Url, ApiError> {
-    if !is_platform(platform) {
-        return Err(ApiError::BadUrl(format!("platform {platform:?}")));
-    }
-    if !is_version(current_version) {
-        return Err(ApiError::BadUrl(format!("version {current_version:?}")));
-    }
+    let bad = |e: rule::ReleaseError| ApiError::BadUrl(e.to_string());
+    rule::check_platform(platform).map_err(bad)?;
+    current_version.parse::<rule::Version>().map_err(bad)?;
     let mut url = base.clone();
     url.set_query(None);
     url.set_fragment(None);
@@ -378,7 +286,7 @@ impl Station {
     ) -> Result<Release, StationError> {
         let change = ReleaseChange {
             rollout_percent: Some(percent.min(FULL_ROLLOUT)),
-            paused: None,
+            ..ReleaseChange::default()
         };
         self.change_release(id, change).await
     }
@@ -386,8 +294,8 @@ impl Station {
     /// Stops offering a release (stations that installed it keep it).
     pub async fn pause_release(&self, id: &str) -> Result<Release, StationError> {
         let change = ReleaseChange {
-            rollout_percent: None,
             paused: Some(true),
+            ..ReleaseChange::default()
         };
         self.change_release(id, change).await
     }
@@ -395,8 +303,8 @@ impl Station {
     /// Offers a paused release again, at its rollout.
     pub async fn resume_release(&self, id: &str) -> Result<Release, StationError> {
         let change = ReleaseChange {
-            rollout_percent: None,
             paused: Some(false),
+            ..ReleaseChange::default()
         };
         self.change_release(id, change).await
     }
@@ -442,10 +350,16 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The shape of a `tauri signer sign` signature (not a valid one: that is the updater's test).
     fn signature() -> String {
-        base64::engine::general_purpose::STANDARD.encode(
-            "untrusted comment: signature from tauri secret key\nRUQ…\ntrusted comment: timestamp:1\tfile:app.deb\tversion:1.4.0\nabc…\n",
-        )
+        use base64::Engine as _;
+        let e = &base64::engine::general_purpose::STANDARD;
+        let sig = [b"ED".as_slice(), &[7u8; 72]].concat();
+        e.encode(format!(
+            "untrusted comment: signature from tauri secret key\n{}\ntrusted comment: timestamp:1\tfile:app.deb\tversion:1.4.0\n{}\n",
+            e.encode(sig),
+            e.encode([9u8; 64])
+        ))
     }
 
     fn release() -> NewRelease {
@@ -473,87 +387,85 @@ mod tests {
                     "url": "https://wms.example.jp/dl/jilian_1.4.0_amd64.deb", "signature": signature()}]})
         );
         let c = ReleaseChange {
-            rollout_percent: None,
             paused: Some(true),
+            ..ReleaseChange::default()
         };
         assert_eq!(
             serde_json::to_value(c).unwrap(),
             serde_json::json!({"paused": true})
         );
+        let c = ReleaseChange {
+            rollout_percent: Some(50),
+            version_check: Some(3),
+            ..ReleaseChange::default()
+        };
+        assert_eq!(
+            serde_json::to_value(c).unwrap(),
+            serde_json::json!({"rollout_percent": 50, "version_check": 3})
+        );
     }
 
     #[test]
-    fn a_release_is_checked_for_its_shape() {
+    fn a_release_is_checked_with_the_servers_rule() {
+        use rule::ReleaseError as E;
         release().check().unwrap();
-        let bad: Vec<(&str, Box<dyn Fn(&mut NewRelease)>)> = vec![
-            ("version", Box::new(|r| r.version = "v1.4".into())),
-            ("version", Box::new(|r| r.version = "1.04.0".into())),
-            ("rollout_percent", Box::new(|r| r.rollout_percent = 101)),
+        let public_key = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(
+                "untrusted comment: minisign public key: 830527E73B260BA4\nRWSkCyY75ycFg30E\n",
+            )
+        };
+        let bad: Vec<(fn(&E) -> bool, Box<dyn Fn(&mut NewRelease)>)> = vec![
             (
-                "channel",
+                |e| matches!(e, E::Version(_)),
+                Box::new(|r| r.version = "v1.4".into()),
+            ),
+            (
+                |e| matches!(e, E::Version(_)),
+                Box::new(|r| r.version = "1.04.0".into()),
+            ),
+            (
+                |e| matches!(e, E::Rollout(101)),
+                Box::new(|r| r.rollout_percent = 101),
+            ),
+            (
+                |e| matches!(e, E::Channel(_)),
                 Box::new(|r| r.channel = Some("Beta Ring".into())),
             ),
-            ("artifacts", Box::new(|r| r.artifacts.clear())),
             (
-                "artifacts[0].platform",
+                |e| matches!(e, E::PubDate(_)),
+                Box::new(|r| r.pub_date = Some("tomorrow".into())),
+            ),
+            (
+                |e| matches!(e, E::ArtifactCount),
+                Box::new(|r| r.artifacts.clear()),
+            ),
+            (
+                |e| matches!(e, E::Platform(_)),
                 Box::new(|r| r.artifacts[0].platform = "Linux x64".into()),
             ),
             (
-                "artifacts[0].url",
+                |e| matches!(e, E::Url { .. }),
                 Box::new(|r| r.artifacts[0].url = "http://wms.example.jp/a.deb".into()),
             ),
             (
-                "artifacts[0].signature: not base64",
+                |e| matches!(e, E::Signature { .. }),
                 Box::new(|r| r.artifacts[0].signature = "untrusted comment: x".into()),
             ),
             (
-                "artifacts[0].signature: not a minisign",
-                Box::new(|r| {
-                    r.artifacts[0].signature = base64::engine::general_purpose::STANDARD
-                        .encode("untrusted comment: k\nRWQ\n");
-                }),
+                |e| matches!(e, E::Signature { .. }),
+                Box::new(move |r| r.artifacts[0].signature = public_key.clone()),
             ),
             (
-                "artifacts[1].platform",
+                |e| matches!(e, E::DuplicatePlatform(_)),
                 Box::new(|r| r.artifacts.push(r.artifacts[0].clone())),
             ),
         ];
-        for (field, spoil) in bad {
+        for (i, (expected, spoil)) in bad.into_iter().enumerate() {
             let mut r = release();
             spoil(&mut r);
             let e = r.check().unwrap_err();
-            assert!(e.0.starts_with(field), "{field}: {e}");
-        }
-        for ok in [
-            "0.1.0",
-            "10.20.30",
-            "1.4.0-rc.1",
-            "1.4.0+build.5",
-            "2.0.0-beta-2",
-        ] {
-            assert!(is_version(ok), "{ok}");
-        }
-        for not in [
-            "1.4",
-            "1.4.0.1",
-            "01.4.0",
-            "1.4.0-",
-            "1.4.0-rc..1",
-            "",
-            "1.4.x",
-        ] {
-            assert!(!is_version(not), "{not}");
-        }
-        for ok in ["linux-x86_64", "linux-x86_64-deb", "darwin-aarch64"] {
-            assert!(is_platform(ok), "{ok}");
-        }
-        for not in [
-            "linux",
-            "linux--x86_64",
-            "linux-x86_64/../x",
-            "Linux-x86_64",
-        ] {
-            assert!(!is_platform(not), "{not}");
+            assert!(expected(&e.0), "case {i}: {e}");
         }
     }
 
@@ -562,7 +474,7 @@ mod tests {
         let one = r#"{"id":"0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b","channel":"stable","version":"1.4.0",
             "notes":null,"pub_date":"2026-11-28T09:00:00.000Z","rollout_percent":25,"paused":false,
             "artifacts":[{"platform":"linux-x86_64","url":"https://x/a.deb","signature":"c2ln"}],
-            "created_at":"2026-11-28T09:00:00.000Z","created_by":"u1","some_future_field":{"a":1}}"#;
+            "created_at":"2026-11-28T09:00:00.000Z","created_by":"u1","version_check":2,"some_future_field":{"a":1}}"#;
         let bare: Listing = serde_json::from_str(&format!("[{one}]")).unwrap();
         let wrapped: Listing = serde_json::from_str(&format!(r#"{{"releases":[{one}]}}"#)).unwrap();
         let items: Listing =
@@ -574,6 +486,7 @@ mod tests {
             assert_eq!(r[0].rollout_percent, 25);
             assert_eq!(r[0].artifacts[0].platform, "linux-x86_64");
             assert_eq!(r[0].created_by.as_deref(), Some("u1"));
+            assert_eq!(r[0].version_check, Some(2));
         }
         // The least a server may write: a numeric id, no artifacts listed, not paused.
         let r: Release =
@@ -605,8 +518,17 @@ mod tests {
                 .as_str(),
             "https://example.jp/wms/api/v1/updates/linux-x86_64-deb/1.4.0-rc.1+b.2"
         );
-        assert!(manifest_url(&base, "../../admin", "0.1.0").is_err());
-        assert!(manifest_url(&base, "linux-x86_64", "0.1.0/../../x").is_err());
+        for (platform, version) in [
+            ("../../admin", "0.1.0"),
+            ("linux-x86_64", "0.1.0/../../x"),
+            ("linux", "0.1.0"),
+            ("linux-x86_64", "v0.1.0"),
+        ] {
+            assert_eq!(
+                manifest_url(&base, platform, version).unwrap_err().code(),
+                "bad_url"
+            );
+        }
     }
 
     #[test]
