@@ -61,6 +61,8 @@ pub enum LabelFormat {
     Zpl203,
     /// ZPL for 300 dpi printers (12 dots/mm).
     Zpl300,
+    /// An A6 PDF through the OS spooler (a `cups://` queue): for printers that speak no ZPL.
+    Pdf,
 }
 
 /// Where a station prints. Targets are `tcp://HOST:PORT` (raw port 9100) or `cups://QUEUE`.
@@ -121,6 +123,29 @@ impl PrinterProfile {
         }
         if let Some(p) = &self.document_printer {
             check_target("document_printer", p)?;
+        }
+        // A PDF goes through the spooler; a raw port (tcp://) is a label printer's and would
+        // print the PDF's bytes as text. Packing slips are PDFs too.
+        if self.label_format == LabelFormat::Pdf
+            && self
+                .label_printer
+                .as_deref()
+                .is_some_and(|p| p.starts_with("tcp://"))
+        {
+            return Err(ApiError::Validation(
+                "label_format pdf needs a cups://QUEUE label printer: a tcp:// raw port takes ZPL"
+                    .into(),
+            ));
+        }
+        if self
+            .document_printer
+            .as_deref()
+            .is_some_and(|p| p.starts_with("tcp://"))
+        {
+            return Err(ApiError::Validation(
+                "document_printer must be a cups://QUEUE: packing slips are PDFs, and a tcp:// raw port takes ZPL"
+                    .into(),
+            ));
         }
         Ok(())
     }
@@ -583,6 +608,35 @@ mod tests {
         ] {
             assert!(check_target("p", bad).is_err(), "{bad}");
         }
+        let profile = |label: Option<&str>, format, document: Option<&str>| PrinterProfile {
+            label_printer: label.map(str::to_owned),
+            label_format: format,
+            document_printer: document.map(str::to_owned),
+        };
+        assert!(
+            profile(Some("cups://a6"), LabelFormat::Pdf, Some("cups://a4"))
+                .check()
+                .is_ok()
+        );
+        assert!(
+            profile(Some("tcp://h:9100"), LabelFormat::Zpl203, None)
+                .check()
+                .is_ok()
+        );
+        assert!(
+            profile(Some("tcp://h:9100"), LabelFormat::Pdf, None)
+                .check()
+                .is_err()
+        );
+        assert!(
+            profile(None, LabelFormat::Zpl300, Some("tcp://h:9100"))
+                .check()
+                .is_err()
+        );
+        assert_eq!(
+            serde_json::from_str::<LabelFormat>("\"pdf\"").ok(),
+            Some(LabelFormat::Pdf)
+        );
         assert_eq!(clean_name("  bench\u{7}-3 "), Some("bench-3".into()));
         assert_eq!(clean_name(" \n "), None);
     }

@@ -206,13 +206,21 @@ pub async fn receive(
     r: &ReceiveReturn,
 ) -> Result<ReturnView, ApiError> {
     valid_reason(&r.reason_code)?;
+    // Two receipts of one return at once must not both restock: on PostgreSQL the second waits
+    // for the first's commit and then sees it received (SQLite has one writer at a time).
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let (tid, conn) = tx.split();
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT status, reason_code FROM returns WHERE tenant_id = $1 AND id = $2")
-            .bind(tid)
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<(String, String)> = sqlx::query_as(&format!(
+        "SELECT status, reason_code FROM returns WHERE tenant_id = $1 AND id = $2{lock}"
+    ))
+    .bind(tid)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     let (status, reason) = row.ok_or(ApiError::NotFound("return"))?;
     if status != "expected" {
         return Err(state(

@@ -27,6 +27,7 @@ both_backends!(
     reads_answer_while_a_writer_holds_the_database,
     order_views_page_whole_orders_as_the_single_read_shows_them,
     inbound_returns_and_counts_are_listed_newest_first_per_tenant,
+    concurrent_receipts_of_one_return_restock_once,
 );
 
 struct Setup {
@@ -486,6 +487,48 @@ async fn pack_refuses_wrong_items_and_nothing_changes(b: Backend) {
             .body["status"],
         "picking"
     );
+}
+
+/// Eight supervisors receive the same return at once: one restocks it, the others are told it is
+/// already received, and the stock grows by the return's quantity once.
+async fn concurrent_receipts_of_one_return_restock_once(b: Backend) {
+    let x = setup(b).await;
+    receive(&x, "TEA-1", "A-01-01-01", 5, None).await;
+    let r =
+        x.s.post(
+            "/api/v1/returns",
+            Some(&x.sup.access),
+            json!({"reason_code": "unwanted", "lines": [{"sku": "TEA-1", "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let rid = r.body["id"].as_str().expect("id").to_owned();
+    let s = std::sync::Arc::new(x);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (s, rid) = (s.clone(), rid.clone());
+        tasks.push(tokio::spawn(async move {
+            s.s.post(
+                &format!("/api/v1/returns/{rid}/receive"),
+                Some(&s.sup.access),
+                json!({"disposition": "restock", "location": "A-01-01-02", "reason_code": "inspected_ok"}),
+            )
+            .await
+        }));
+    }
+    let (mut restocked, mut refused) = (0, 0);
+    for t in tasks {
+        let r = t.await.expect("join");
+        match (r.status, r.body["status"].as_str(), r.body["code"].as_str()) {
+            (StatusCode::OK, Some("restocked"), _) => restocked += 1,
+            (StatusCode::CONFLICT, _, Some("return_already_received")) => refused += 1,
+            _ => panic!("unexpected answer {r:?}"),
+        }
+    }
+    assert_eq!((restocked, refused), (1, 7));
+    assert_eq!(total(&stock_of(&s, "TEA-1").await, "on_hand"), 7);
+    let out = crate::ops::cli(&s.s, &["stock", "verify", "--tenant", "acme"], None);
+    assert!(out.status.success(), "{out:?}");
 }
 
 async fn concurrent_allocations_never_oversell(b: Backend) {
