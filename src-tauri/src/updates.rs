@@ -345,6 +345,8 @@ pub struct ReleaseView {
     artifacts: Vec<ArtifactView>,
     created_at: Option<String>,
     created_by: Option<String>,
+    /// Given back to `release_set`: a change someone made meanwhile is not overwritten.
+    version_check: Option<i64>,
 }
 
 impl From<Release> for ReleaseView {
@@ -368,6 +370,7 @@ impl From<Release> for ReleaseView {
                 .collect(),
             created_at: r.created_at,
             created_by: r.created_by,
+            version_check: r.version_check,
         }
     }
 }
@@ -438,19 +441,22 @@ pub async fn release_publish(
     with_station!(desk, |s| Ok(s.publish_release(&r).await?.into()))
 }
 
-/// Changes a release's rollout and/or pauses or resumes it (admin, step-up).
+/// Changes a release's rollout and/or pauses or resumes it (admin, step-up); `version_check` as
+/// the release was listed refuses a change someone made meanwhile (`version_conflict`).
 #[tauri::command]
 pub async fn release_set(
     desk: State<'_, Desk>,
     id: String,
     rollout_percent: Option<i64>,
     paused: Option<bool>,
+    version_check: Option<i64>,
 ) -> Result<ReleaseView> {
     let change = ReleaseChange {
         rollout_percent: rollout_percent.map(percent).transpose()?,
         paused,
+        version_check,
     };
-    if change == ReleaseChange::default() {
+    if change.rollout_percent.is_none() && change.paused.is_none() {
         return Err(AppError::invalid(
             "nothing to change: rolloutPercent or paused",
         ));
@@ -467,17 +473,24 @@ mod tests {
 
     fn artifact(platform: &str) -> ArtifactInput {
         use base64::Engine as _;
+        let e = &base64::engine::general_purpose::STANDARD;
+        let sig = [b"ED".as_slice(), &[7u8; 72]].concat();
+        let text = format!(
+            "untrusted comment: signature from tauri secret key\n{}\ntrusted comment: version:1.4.0\n{}\n",
+            e.encode(sig),
+            e.encode([9u8; 64])
+        );
+        // As pasted from a wrapped .sig file.
+        let wrapped: Vec<String> = e
+            .encode(text)
+            .as_bytes()
+            .chunks(40)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
         ArtifactInput {
             platform: format!(" {platform} "),
             url: "https://wms.example.jp/dl/jilian_1.4.0_amd64.deb".into(),
-            signature: base64::engine::general_purpose::STANDARD
-                .encode("untrusted comment: x\nRUQ\ntrusted comment: version:1.4.0\nabc\n")
-                .chars()
-                .collect::<Vec<_>>()
-                .chunks(40)
-                .map(|c| c.iter().collect::<String>())
-                .collect::<Vec<_>>()
-                .join("\n"),
+            signature: wrapped.join("\n"),
         }
     }
 
@@ -516,12 +529,13 @@ mod tests {
         let r: Release = serde_json::from_value(serde_json::json!({
             "id": "r1", "channel": "stable", "version": "1.4.0", "rollout_percent": 25, "paused": true,
             "artifacts": [{"platform": "linux-x86_64", "url": "https://x/a.deb", "signature": "c2ln"}],
-            "created_at": "2026-11-28T09:00:00.000Z", "created_by": "u1"
+            "created_at": "2026-11-28T09:00:00.000Z", "created_by": "u1", "version_check": 4
         }))
         .unwrap();
         let v = serde_json::to_value(ReleaseView::from(r)).unwrap();
         assert_eq!(v["rolloutPercent"], 25);
         assert_eq!(v["createdBy"], "u1");
+        assert_eq!(v["versionCheck"], 4);
         assert_eq!(v["artifacts"][0]["platform"], "linux-x86_64");
         assert!(v["pubDate"].is_null());
     }
