@@ -472,3 +472,90 @@ export const slipIpc = {
   /** To `printer` (cups://QUEUE), or null: the station's document printer. */
   printPackingSlip: (orderId: string, printer: string | null = null) => call<SlipOutcome>('print_packing_slip', { orderId, printer }),
 };
+
+// --- Admin → Connections: Amazon seller authorizations and carrier accounts (amazon_authorizations,
+// amazon_connect, amazon_revoke, amazon_purge_pii, amazon_sync, amazon_feedback, carrier_accounts,
+// carrier_connect). See docs/desktop-ipc.md. The secrets typed into the forms go to the server once
+// and are never in an answer.
+export type PiiGrant = 'granted' | 'not_granted';
+export type FeedbackCounts = { pending: number; sent: number; confirmed: number; failed: number; handled: number };
+export type AmazonAuthorization = {
+  id: string;
+  sellingPartnerId: string;
+  marketplaces: string[];
+  lwaClientId: string;
+  warehouseId: string;
+  piiRecipient: PiiGrant | string;
+  piiBuyerEmail: PiiGrant | string;
+  status: 'active' | 'revoked' | string;
+  revokedReason: string | null;
+  /** RFC 3339, UTC (as every time below). */
+  revokedAt: string | null;
+  piiPurgedAt: string | null;
+  syncedUntil: string | null;
+  lastSyncAt: string | null;
+  lastSyncError: string | null;
+  feedback: FeedbackCounts;
+  createdAt: string | null;
+};
+export type AmazonConnectInput = {
+  sellingPartnerId: string;
+  /** Empty: the server's default (amazon.co.jp). */
+  marketplaces: string[];
+  lwaClientId: string;
+  lwaClientSecret: string;
+  refreshToken: string;
+  warehouse: string | null;
+  piiRecipient: boolean;
+  piiBuyerEmail: boolean;
+};
+export type AmazonSyncResult = { seen: number; created: number; cancelled: number; flagged: number; problems: number; syncedUntil: string | null };
+export type FeedbackRow = {
+  orderId: string;
+  externalId: string;
+  packageSeq: number;
+  trackingNumber: string | null;
+  status: FeedbackState | string;
+  reason: string | null;
+  attempts: number;
+  lastError: string | null;
+  updatedAt: string | null;
+};
+export type CarrierName = 'yamato' | 'sagawa';
+export const CARRIERS: readonly CarrierName[] = ['yamato', 'sagawa'];
+export type CarrierMode = 'api' | 'self_issue';
+export const CARRIER_MODES: readonly CarrierMode[] = ['api', 'self_issue'];
+export type CarrierSender = { name: string; postalCode: string; addressLines: string[]; phone: string };
+export type CarrierAccount = {
+  carrier: CarrierName | string;
+  mode: CarrierMode | string;
+  baseUrl: string | null;
+  customerCode: string | null;
+  /** Self-issue: serials used of the allocated range; `rangeWarning` at 90 % or more. */
+  rangeUsed: number | null;
+  rangeTotal: number | null;
+  rangeWarning: boolean;
+  sender: CarrierSender;
+  createdAt: string | null;
+};
+export type CarrierConnectInput = {
+  carrier: CarrierName;
+  mode: CarrierMode;
+  baseUrl: string | null;
+  customerCode: string | null;
+  apiKey: string | null;
+  rangeFirst: number | null;
+  rangeLast: number | null;
+  sender: CarrierSender;
+};
+
+export const connectionsIpc = {
+  amazonAuthorizations: () => call<AmazonAuthorization[]>('amazon_authorizations'),
+  amazonConnect: (input: AmazonConnectInput) => call<AmazonAuthorization>('amazon_connect', { input }),
+  amazonRevoke: (id: string, reason: string | null) => call<AmazonAuthorization>('amazon_revoke', { id, reason }),
+  amazonPurgePii: (id: string) => call<{ ordersPurged: number }>('amazon_purge_pii', { id }),
+  amazonSync: (id: string) => call<AmazonSyncResult>('amazon_sync', { id }),
+  amazonFeedback: (status: FeedbackState | null, limit: number | null = null) => call<FeedbackRow[]>('amazon_feedback', { status, limit }),
+  carrierAccounts: () => call<CarrierAccount[]>('carrier_accounts'),
+  carrierConnect: (input: CarrierConnectInput) => call<CarrierAccount>('carrier_connect', { input }),
+};

@@ -451,12 +451,127 @@ function preprintedLabel(carrier: unknown, tracking: unknown): { carrier: string
   return { carrier, trackingNumber: digits };
 }
 
+// Admin → Connections: two Amazon seller authorizations (one active with two failed
+// confirmations, one revoked) and a Yamato API account. Connecting, revoking and purging need the
+// step-up, as on the server; the server's checks come first (seller id letters and digits, the
+// secrets given, a self-issue range first ≤ last of up to 11 digits, one account per carrier,
+// `already_revoked`, `authorization_active` before a purge). Secrets are checked, never stored.
+const connections = {
+  auths: [
+    {
+      id: 'az-1', sellingPartnerId: 'A3EXAMPLE0SELLER', marketplaces: ['A1VC38T7YXB528'], lwaClientId: 'amzn1.application-oa2-client.demo', warehouseId: 'wh-1',
+      piiRecipient: 'granted', piiBuyerEmail: 'not_granted', status: 'active', revokedReason: null, revokedAt: null, piiPurgedAt: null,
+      syncedUntil: '2026-11-28T08:55:00Z', lastSyncAt: '2026-11-28T09:00:00Z', lastSyncError: null,
+      feedback: { pending: 1, sent: 0, confirmed: 41, failed: 2, handled: 0 }, createdAt: '2026-10-01T00:00:00Z',
+    },
+    {
+      id: 'az-2', sellingPartnerId: 'A2OLDSELLER', marketplaces: ['A1VC38T7YXB528'], lwaClientId: 'amzn1.application-oa2-client.demo', warehouseId: 'wh-1',
+      piiRecipient: 'granted', piiBuyerEmail: 'not_granted', status: 'revoked', revokedReason: 'seller left', revokedAt: '2026-11-01T00:00:00Z', piiPurgedAt: null,
+      syncedUntil: null, lastSyncAt: null, lastSyncError: null,
+      feedback: { pending: 0, sent: 0, confirmed: 3, failed: 0, handled: 0 }, createdAt: '2026-06-01T00:00:00Z',
+    },
+  ] as Obj[],
+  accounts: [
+    {
+      carrier: 'yamato', mode: 'api', baseUrl: 'https://yamato.sandbox.example', customerCode: '0312345678', rangeUsed: null, rangeTotal: null, rangeWarning: false,
+      sender: { name: 'ジリアン物流 東京第一倉庫', postalCode: '135-0061', addressLines: ['東京都江東区豊洲3-3-3'], phone: '03-1234-5678' }, createdAt: '2026-10-01T00:00:00Z',
+    },
+  ] as Obj[],
+  seq: 0,
+};
+const CONNECTION_CMDS = ['amazon_authorizations', 'amazon_connect', 'amazon_revoke', 'amazon_purge_pii', 'amazon_sync', 'amazon_feedback', 'carrier_accounts', 'carrier_connect'];
+function authorization(id: unknown): Obj {
+  const found = connections.auths.find((x) => x.id === id);
+  if (!found) throw fail('not_found', 'amazon authorization not found');
+  return found;
+}
+function connectionCommand(cmd: string, a: Obj): unknown {
+  const input = (a.input ?? {}) as Obj;
+  switch (cmd) {
+    case 'amazon_authorizations':
+      admin();
+      return connections.auths;
+    case 'amazon_connect': {
+      admin();
+      const spid = String(input.sellingPartnerId ?? '').trim();
+      if (!/^[A-Za-z0-9]{1,32}$/.test(spid)) throw fail('validation_failed', 'selling_partner_id must be 1–32 letters and digits');
+      if (!String(input.lwaClientSecret ?? '').trim()) throw fail('validation_failed', 'lwa_client_secret is required');
+      if (!String(input.refreshToken ?? '').trim()) throw fail('validation_failed', 'refresh_token is required');
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      const mk = (input.marketplaces as string[] | undefined)?.length ? (input.marketplaces as string[]) : ['A1VC38T7YXB528'];
+      const row: Obj = {
+        id: `az-new-${++connections.seq}`, sellingPartnerId: spid, marketplaces: mk, lwaClientId: String(input.lwaClientId), warehouseId: 'wh-1',
+        piiRecipient: input.piiRecipient ? 'granted' : 'not_granted', piiBuyerEmail: input.piiBuyerEmail ? 'granted' : 'not_granted', status: 'active',
+        revokedReason: null, revokedAt: null, piiPurgedAt: null, syncedUntil: null, lastSyncAt: null, lastSyncError: null,
+        feedback: { pending: 0, sent: 0, confirmed: 0, failed: 0, handled: 0 }, createdAt: '2026-11-28T10:00:00Z',
+      };
+      connections.auths.push(row);
+      return row;
+    }
+    case 'amazon_revoke': {
+      admin();
+      const row = authorization(a.id);
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      if (row.status === 'revoked') throw fail('already_revoked', 'this authorization is already revoked');
+      Object.assign(row, { status: 'revoked', revokedReason: (a.reason as string | null) ?? 'revoked by an admin', revokedAt: '2026-11-28T10:00:00Z' });
+      return row;
+    }
+    case 'amazon_purge_pii': {
+      admin();
+      const row = authorization(a.id);
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      if (row.status !== 'revoked') throw fail('authorization_active', 'revoke the authorization first');
+      row.piiPurgedAt = '2026-11-28T10:00:00Z';
+      return { ordersPurged: 3 };
+    }
+    case 'amazon_sync': {
+      const row = authorization(a.id);
+      if (row.status === 'revoked') throw fail('authorization_revoked', 'this authorization is revoked');
+      row.lastSyncAt = '2026-11-28T10:00:00Z';
+      return { seen: 5, created: 2, cancelled: 0, flagged: 0, problems: 0, syncedUntil: '2026-11-28T09:55:00Z' };
+    }
+    case 'amazon_feedback':
+      return [];
+    case 'carrier_accounts':
+      return connections.accounts;
+    case 'carrier_connect': {
+      admin();
+      const carrier = String(input.carrier);
+      if (carrier !== 'yamato' && carrier !== 'sagawa') throw fail('unknown_carrier', `unknown carrier ${carrier}`);
+      const sender = (input.sender ?? {}) as Obj;
+      if (!String(sender.name ?? '').trim() || !(sender.addressLines as string[] | undefined)?.length) throw fail('validation_failed', 'sender needs a name and an address');
+      let range: { first: number; last: number } | null = null;
+      if (input.mode === 'api') {
+        if (!String(input.baseUrl ?? '').startsWith('https://')) throw fail('validation_failed', 'base_url must be https');
+        if (!input.customerCode || !input.apiKey) throw fail('validation_failed', 'customer_code and api_key are required');
+      } else if (input.mode === 'self_issue') {
+        const first = Number(input.rangeFirst);
+        const last = Number(input.rangeLast);
+        if (input.rangeFirst == null || input.rangeLast == null) throw fail('validation_failed', 'self_issue mode needs range_first and range_last');
+        if (!(first <= last) || last > 99_999_999_999) throw fail('invalid_range', `range ${first}–${last} is empty or too long`);
+        range = { first, last };
+      } else throw fail('validation_failed', `mode must be api or self_issue, not \`${String(input.mode)}\``);
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      if (connections.accounts.some((x) => x.carrier === carrier)) throw fail('conflict', `a ${carrier} account is already connected`);
+      const row: Obj = {
+        carrier, mode: input.mode, baseUrl: input.mode === 'api' ? input.baseUrl : null, customerCode: input.mode === 'api' ? input.customerCode : null,
+        rangeUsed: range ? 0 : null, rangeTotal: range ? range.last - range.first + 1 : null, rangeWarning: false,
+        sender: { name: sender.name, postalCode: sender.postalCode, addressLines: sender.addressLines, phone: sender.phone }, createdAt: '2026-11-28T10:00:00Z',
+      };
+      connections.accounts.push(row);
+      return row;
+    }
+  }
+  throw fail('internal', `unknown command ${cmd}`);
+}
+
 async function handle(cmd: string, a: Obj): Promise<unknown> {
   const forced = cfg.failNext?.[cmd];
   if (forced) {
     delete cfg.failNext![cmd];
     throw new Reject(forced);
   }
+  if (CONNECTION_CMDS.includes(cmd)) return connectionCommand(cmd, a);
   const needLogin = () => {
     if (!state.loggedIn) throw fail('not_logged_in', 'no session');
   };
