@@ -3,19 +3,10 @@
 //! step-up, the server's refusals reaching the caller as their codes with nothing created.
 
 use wms_client::connections::{NewAuthorization, NewCarrierAccount, Sender};
-use wms_client::secrets::StorePreference;
-use wms_client::station::{LoginParams, Station, StationError};
+use wms_client::station::StationError;
 use zeroize::Zeroizing;
 
 use crate::harness::{self, Server};
-
-fn admin_code(server: &Server, offset: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    wms_core::totp::code_at(&server.admin_totp_secret, (now + offset * 30) as u64).unwrap()
-}
 
 fn code<T: std::fmt::Debug>(r: Result<T, StationError>) -> String {
     r.expect_err("refused").code().to_owned()
@@ -43,19 +34,11 @@ fn self_issue(first: u64, last: u64) -> NewCarrierAccount {
 async fn connections_carriers_and_amazon_after_a_step_up() {
     let server = Server::start(3, 0).await;
     let data = tempfile::tempdir().unwrap();
-    harness::clear_of_step_boundary().await;
-    let params = LoginParams {
-        server: server.url(),
-        fingerprint: Some(server.fingerprint.clone()),
-        tenant: harness::TENANT.into(),
-        email: server.admin_email.clone(),
-        password: Zeroizing::new(server.admin_password.clone()),
-        totp: Some(admin_code(&server, 0)),
-    };
-    let station = Station::login(data.path(), params, harness::options(StorePreference::File))
+    let station = harness::admin_station(&server, data.path()).await;
+    station
+        .step_up(&harness::admin_code(&server, 1))
         .await
         .unwrap();
-    station.step_up(&admin_code(&server, 1)).await.unwrap();
 
     let before = station.carrier_accounts().await.unwrap();
     assert!(before.iter().all(|a| a.carrier != "sagawa"), "{before:?}");

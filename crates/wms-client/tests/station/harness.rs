@@ -404,6 +404,32 @@ pub async fn login(server: &Server, data: &Path, pref: StorePreference) -> Stati
     .unwrap()
 }
 
+/// The tenant admin's TOTP code for now + `offset` steps.
+pub fn admin_code(server: &Server, offset: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    wms_core::totp::code_at(&server.admin_totp_secret, (now + offset * 30) as u64).unwrap()
+}
+
+/// A station logged in as the tenant admin (with TOTP), its data in `data`. A step-up after it
+/// takes the next step's code (`admin_code(server, 1)`): the login's own is a replay.
+pub async fn admin_station(server: &Server, data: &Path) -> Station {
+    clear_of_step_boundary().await;
+    let params = LoginParams {
+        server: server.url(),
+        fingerprint: Some(server.fingerprint.clone()),
+        tenant: TENANT.into(),
+        email: server.admin_email.clone(),
+        password: Zeroizing::new(server.admin_password.clone()),
+        totp: Some(admin_code(server, 0)),
+    };
+    Station::login(data, params, options(StorePreference::File))
+        .await
+        .unwrap()
+}
+
 /// Where the station's secrets are (installation id from station.json).
 pub fn installation_id(data: &Path) -> String {
     let v: Value =

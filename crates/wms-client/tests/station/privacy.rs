@@ -3,20 +3,9 @@
 //! (days 30–3650, `pii_purged`) reaching the caller as their codes.
 
 use wms_client::privacy::{NewDataRequest, Recipient, RetentionPolicy};
-use wms_client::secrets::StorePreference;
-use wms_client::station::{LoginParams, Station, StationError};
-use zeroize::Zeroizing;
+use wms_client::station::StationError;
 
 use crate::harness::{self, Server};
-
-/// The tenant admin's TOTP code for now + `offset` steps.
-fn admin_code(server: &Server, offset: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    wms_core::totp::code_at(&server.admin_totp_secret, (now + offset * 30) as u64).unwrap()
-}
 
 fn request(kind: &str, order_id: &str, recipient: Option<Recipient>) -> NewDataRequest {
     NewDataRequest {
@@ -37,18 +26,7 @@ async fn privacy_retention_and_data_requests_after_a_step_up() {
     let ids = server.admin_client(0).await.order_ids("received").await;
     assert_eq!(ids.len(), 2);
     let data = tempfile::tempdir().unwrap();
-    harness::clear_of_step_boundary().await;
-    let params = LoginParams {
-        server: server.url(),
-        fingerprint: Some(server.fingerprint.clone()),
-        tenant: harness::TENANT.into(),
-        email: server.admin_email.clone(),
-        password: Zeroizing::new(server.admin_password.clone()),
-        totp: Some(admin_code(&server, 0)),
-    };
-    let station = Station::login(data.path(), params, harness::options(StorePreference::File))
-        .await
-        .unwrap();
+    let station = harness::admin_station(&server, data.path()).await;
 
     assert_eq!(
         station.retention().await.unwrap(),
@@ -58,7 +36,10 @@ async fn privacy_retention_and_data_requests_after_a_step_up() {
     // The login's TOTP counts as a fresh step-up for a few minutes (the server's refusal after
     // that, step_up_required, is the UI tests' matter); a step-up takes the next step's code, the
     // login's own being a replay.
-    station.step_up(&admin_code(&server, 1)).await.unwrap();
+    station
+        .step_up(&harness::admin_code(&server, 1))
+        .await
+        .unwrap();
     assert_eq!(station.set_retention(wanted).await.unwrap(), wanted);
     assert_eq!(station.retention().await.unwrap(), wanted);
     let out_of_range = RetentionPolicy {
