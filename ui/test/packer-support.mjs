@@ -17,3 +17,13 @@ export async function untilLotAsked(page) {
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByTestId('prompt').innerText(), /scan the lot barcode for SNACK-SENBEI/);
 }
+
+/** With ord-1 open: packs its three items and adds a 900 g package; the carrier step has focus. */
+export async function untilCarrierStep(page) {
+  for (const code of ['4901234567894', '4901234567894', '4901234567900']) await scan(page, code);
+  await page.getByTestId('package-form').waitFor();
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('900');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('carrier-form').waitFor();
+}

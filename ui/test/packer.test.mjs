@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowser, scan, callsOf, screenshot, recordTones } from './support.mjs';
-import { packerPage as openPacker, untilLotAsked } from './packer-support.mjs';
+import { packerPage as openPacker, untilLotAsked, untilCarrierStep } from './packer-support.mjs';
 
 const env = useBrowser(test);
 
@@ -124,12 +124,7 @@ test('reprint (F4) and void (F8) ask for a reason in a dialog', async () => {
   const { page, context } = await packerPage();
   await scan(page, 'PL0001');
   await page.getByTestId('order-id').waitFor();
-  for (const code of ['4901234567894', '4901234567894', '4901234567900']) await scan(page, code);
-  await page.getByTestId('package-form').waitFor();
-  await page.keyboard.press('Tab');
-  await page.keyboard.type('900');
-  await page.keyboard.press('Enter');
-  await page.getByTestId('carrier-form').waitFor();
+  await untilCarrierStep(page);
   await page.keyboard.press('Enter');
   await page.getByTestId('print').waitFor();
   await page.keyboard.press('F2');
@@ -215,12 +210,7 @@ test('carrier refusal and a missing printer are shown as catalog messages, nothi
   await page.getByTestId('printer').getByText('Printer: not set up').waitFor();
   await scan(page, 'PL0001');
   await page.getByTestId('order-id').waitFor();
-  for (const code of ['4901234567894', '4901234567894', '4901234567900']) await scan(page, code);
-  await page.getByTestId('package-form').waitFor();
-  await page.keyboard.press('Tab');
-  await page.keyboard.type('900');
-  await page.keyboard.press('Enter');
-  await page.getByTestId('carrier-form').waitFor();
+  await untilCarrierStep(page);
   // The carrier's refusal reason (detail.reason) fills the catalog message.
   await page.evaluate(() =>
     window.__mock.failNext('book_label', { code: 'carrier_refused', message: 'refused', detail: { reason: 'postal code not served' } }),

@@ -20,6 +20,8 @@ type Config = {
   /** How many data-subject requests are recorded (default 60). */
   dataRequests?: number;
   printerConfigured?: boolean;
+  /** The station's document printer (A4, packing slips); default none. A cups:// queue other than cups://office is missing. */
+  documentPrinter?: string | null;
   /** cmd → AppError to reject the next call of that command with. */
   failNext?: Record<string, Obj>;
   delayMs?: number;
@@ -100,7 +102,7 @@ const state = {
   online: cfg.online ?? true,
   outboxPending: cfg.outboxPending ?? 0,
   steppedUp: false,
-  profile: { labelPrinter: cfg.printerConfigured === false ? null : 'tcp://127.0.0.1:9100', labelFormat: 'zpl203', documentPrinter: null } as Obj,
+  profile: { labelPrinter: cfg.printerConfigured === false ? null : 'tcp://127.0.0.1:9100', labelFormat: 'zpl203', documentPrinter: cfg.documentPrinter ?? null } as Obj,
   recent: [
     { orderId: 'ord-0', externalId: '503-0000000-0000001', feedback: 'confirmed', reason: null },
     { orderId: 'ord-9', externalId: '503-0000000-0000009', feedback: 'failed', reason: 'InvalidCarrier' },
@@ -428,6 +430,19 @@ function find(id: unknown): Order {
   return o;
 }
 
+// Packing slips, in wms-client's order: the printer (named, else the document printer) and its
+// queue are checked before the server is asked for the slip (offline: slip_unavailable_offline).
+const CUPS_QUEUES = ['cups://office'];
+function packingSlip(a: Obj): Obj {
+  const o = find(a.orderId);
+  const printer = (a.printer as string | null) ?? (state.profile.documentPrinter as string | null);
+  if (!printer) throw fail('printer_not_configured', 'no document printer is chosen for this station');
+  if (printer.startsWith('tcp://')) throw fail('pdf_needs_spooler', `${printer} is a label printer's raw port`);
+  if (!CUPS_QUEUES.includes(printer)) throw fail('queue_missing', `queue missing: CUPS has no queue \`${printer.slice(7)}\``);
+  if (!state.online) throw fail('slip_unavailable_offline', `the packing slip of order ${o.id} is made by the server`);
+  return { orderId: o.id, printer, bytes: 48213, sha256: 'cd'.repeat(32) };
+}
+
 // A scan or package: offline it is recorded in the outbox (wms-client's record_scan / record_package).
 function packed(o: Order): Obj {
   if (!state.online) {
@@ -703,6 +718,8 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
     case 'set_printer_profile':
       state.profile = a.profile as Obj;
       return state.profile;
+    case 'print_packing_slip':
+      return packingSlip(a);
     case 'test_print':
       if (!state.profile.labelPrinter) throw fail('printer_not_configured', 'no printer');
       return { printer: state.profile.labelPrinter, bytes: 321 };
