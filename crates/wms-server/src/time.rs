@@ -6,9 +6,8 @@ use time::macros::format_description;
 
 /// RFC 3339 in UTC with exactly three fractional digits, so that the text of two
 /// times sorts as the times do (a variable-width fraction would put `.99Z` after `.995Z`).
-const RFC3339_MILLIS: &[FormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-);
+const RFC3339_MILLIS: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 #[must_use]
 pub fn now_ms() -> i64 {
