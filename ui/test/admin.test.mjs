@@ -54,15 +54,6 @@ test('printers: profile saved, test print', async () => {
   await context.close();
 });
 
-test('functions the back end lacks say "not available yet"', async () => {
-  const { page, context } = await admin();
-  for (const tab of ['releases']) {
-    await page.getByTestId(`tab-${tab}`).click();
-    assert.match(await page.getByTestId('not-available').innerText(), /^Not available yet/);
-  }
-  await context.close();
-});
-
 const BENCH1 = 'station-3f2a9c1e-0b7d-4c55-9e21-6a0d8f4b7c10';
 const BENCH2 = 'station-7b1e4d2a-9c3f-4e8b-a5d6-0f2c1b3a4e5d';
 

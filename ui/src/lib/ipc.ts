@@ -444,9 +444,11 @@ export type ReleaseRow = {
   createdAt: string | null;
   /** A user id. */
   createdBy: string | null;
+  /** Bumped by every change: sent back with a change, someone else's change meanwhile is refused (`version_conflict`). */
+  versionCheck: number | null;
 };
 export type NewRelease = { version: string; channel: string | null; notes: string | null; rolloutPercent: number; artifacts: ReleaseArtifact[] };
-export type ReleaseChange = { rolloutPercent: number | null; paused: boolean | null };
+export type ReleaseChange = { rolloutPercent: number | null; paused: boolean | null; versionCheck: number | null };
 /** The platform a new artifact starts with (tauri-plugin-updater's target). */
 export const DEFAULT_RELEASE_PLATFORM = 'linux-x86_64';
 /** MAJOR.MINOR.PATCH with an optional -pre and +build (the command checks it again). */

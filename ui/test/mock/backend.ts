@@ -24,6 +24,10 @@ type Config = {
   documentPrinter?: string | null;
   /** cmd → AppError to reject the next call of that command with. */
   failNext?: Record<string, Obj>;
+  /** The newer version update_check offers (null/absent: none). */
+  update?: { version: string; notes?: string | null; installable?: boolean } | null;
+  /** How many releases are published (default 3). */
+  releases?: number;
   delayMs?: number;
   /** Overrides the recipient every order view carries (e.g. the server's masked form without a city). */
   recipientMasked?: Obj | null;
@@ -367,6 +371,105 @@ function retentionDays(what: string, v: unknown): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 30 || n > 3650) throw fail('validation_failed', `${what} must be between 30 and 3650 days, not ${String(v)}`);
   return n;
+}
+
+// Updates and releases: the update on offer (config.update) and its install, which emits
+// update-progress (download in steps, verify, install, done); the published releases, newest
+// first; publishing and changing one need the step-up, as on the server, and the command's own
+// checks (version, 0–100 %, https artifacts with a minisign signature) come first.
+type Release = { id: string; channel: string; version: string; notes: string | null; pubDate: string | null; rolloutPercent: number; paused: boolean; artifacts: Obj[]; createdAt: string | null; createdBy: string | null; versionCheck: number };
+const SIG = btoa('untrusted comment: signature from tauri secret key\nRUQ\ntrusted comment: timestamp:1\tfile:app.deb\tversion:1.3.0\nabc\n');
+const releases: Release[] = [];
+for (let i = (cfg.releases ?? 3) - 1; i >= 0; i--) {
+  const version = `1.${i}.0`;
+  releases.push({
+    id: `rel-${String(i + 1).padStart(4, '0')}`, channel: 'stable', version, notes: i === 2 ? 'Faster sync' : null,
+    pubDate: new Date(Date.parse('2026-11-01T01:00:00Z') + i * 7 * DAY).toISOString(), rolloutPercent: i === 2 ? 25 : 100, paused: false,
+    artifacts: [{ platform: 'linux-x86_64', url: `https://dl.example.jp/jilian_${version}_amd64.deb`, signature: SIG }],
+    createdAt: new Date(Date.parse('2026-11-01T01:00:00Z') + i * 7 * DAY).toISOString(), createdBy: ME, versionCheck: 1,
+  });
+}
+let releaseSeq = releases.length;
+const VERSION = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function percentOf(v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw fail('validation_failed', `rolloutPercent: ${String(v)} is not 0–100`);
+  return n;
+}
+function isMinisign(sig: string): boolean {
+  try {
+    const text = atob(sig);
+    return text.startsWith('untrusted comment:') && text.includes('\ntrusted comment:');
+  } catch {
+    return false;
+  }
+}
+async function updatesAndReleases(cmd: string, a: Obj): Promise<unknown> {
+  switch (cmd) {
+    case 'update_check': {
+      const u = cfg.update;
+      return { available: !!u, version: u?.version ?? null, notes: u?.notes ?? null, pubDate: u ? '2026-11-28T09:00:00.000Z' : null, current: '0.1.0-test', installable: u?.installable ?? true };
+    }
+    case 'update_install': {
+      const u = cfg.update;
+      if (!u) throw fail('update_unavailable', 'the server offers no newer version for this station now');
+      if (u.installable === false) throw fail('update_not_installable', 'not installed from a package');
+      const total = 5_000_000;
+      emit('update-progress', { phase: 'download', downloaded: 0, total: null });
+      for (const done of [1_000_000, 2_500_000, total]) {
+        await sleep(120);
+        emit('update-progress', { phase: 'download', downloaded: done, total });
+      }
+      await sleep(120);
+      emit('update-progress', { phase: 'verify', downloaded: total, total });
+      await sleep(120);
+      emit('update-progress', { phase: 'install', downloaded: total, total });
+      await sleep(120);
+      emit('update-progress', { phase: 'done', downloaded: total, total });
+      return { version: u.version, restartRequired: true };
+    }
+    case 'releases_list':
+      admin();
+      return releases.filter((r) => a.channel == null || r.channel === a.channel).map((r) => ({ ...r }));
+    case 'release_publish': {
+      admin();
+      const version = String(a.version ?? '').trim();
+      if (!VERSION.test(version)) throw fail('validation_failed', `version: "${version}" is not MAJOR.MINOR.PATCH`);
+      const rolloutPercent = percentOf(a.rolloutPercent);
+      const artifacts = (a.artifacts as Obj[] | undefined) ?? [];
+      if (artifacts.length === 0) throw fail('validation_failed', 'artifacts: a release needs at least one');
+      artifacts.forEach((x, i) => {
+        if (!/^https:\/\//.test(String(x.url))) throw fail('validation_failed', `artifacts[${i}].url: not an https URL`);
+        if (!isMinisign(String(x.signature))) throw fail('validation_failed', `artifacts[${i}].signature: not a minisign signature`);
+      });
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      const channel = a.channel == null ? 'stable' : String(a.channel);
+      if (releases.some((r) => r.version === version && r.channel === channel)) throw fail('release_version_exists', `version ${version} is already published on channel ${channel}`);
+      const now = '2026-11-28T10:00:00.000Z';
+      const r: Release = {
+        id: `rel-${String(++releaseSeq).padStart(4, '0')}`, channel, version, notes: (a.notes as string | null) ?? null, pubDate: now,
+        rolloutPercent, paused: false, artifacts: artifacts.map((x) => ({ ...x })), createdAt: now, createdBy: ME, versionCheck: 1,
+      };
+      releases.unshift(r);
+      return { ...r };
+    }
+    case 'release_set': {
+      admin();
+      const r = releases.find((x) => x.id === a.id);
+      if (a.rolloutPercent == null && a.paused == null) throw fail('validation_failed', 'nothing to change: rolloutPercent or paused');
+      const rolloutPercent = a.rolloutPercent == null ? null : percentOf(a.rolloutPercent);
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      if (!r) throw fail('not_found', `no release ${String(a.id)}`);
+      if (a.versionCheck != null && a.versionCheck !== r.versionCheck) throw fail('version_conflict', 'the release changed meanwhile; reload and retry');
+      if (rolloutPercent !== null) r.rolloutPercent = rolloutPercent;
+      if (a.paused != null) r.paused = Boolean(a.paused);
+      r.versionCheck++;
+      return { ...r };
+    }
+    default:
+      throw fail('internal', `mock: unknown command ${cmd}`);
+  }
 }
 
 const calls: { cmd: string; args: Obj }[] = [];
@@ -1023,7 +1126,7 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       return { request, export: exported };
     }
     default:
-      throw fail('internal', `mock: unknown command ${cmd}`);
+      return updatesAndReleases(cmd, a);
   }
 }
 
@@ -1047,6 +1150,7 @@ mockIPC(
 (window as unknown as Obj).__mock = {
   calls,
   state,
+  releases,
   orders,
   recipients,
   retention,
