@@ -10,9 +10,9 @@ use tauri::State;
 use wms_client::connections::{self as conn, NewAuthorization, NewCarrierAccount, Sender};
 use zeroize::Zeroizing;
 
-use crate::{Desk, is_erasure};
 use crate::error::{AppError, Result};
 use crate::office::given;
+use crate::{Desk, is_erasure};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
