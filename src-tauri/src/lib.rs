@@ -827,6 +827,13 @@ pub fn test_label(when: &str) -> Vec<u8> {
 
 #[tauri::command]
 async fn test_print(desk: State<'_, Desk>) -> Result<TestPrint> {
+    if effective_profile(&desk).await.label_format == settings::LabelFormat::Pdf {
+        // The test label is ZPL, which a PDF printer would print as text.
+        return Err(AppError::new(
+            "test_print_zpl_only",
+            "the test label is ZPL and this station's labels are PDF: print a packing slip to test the printer",
+        ));
+    }
     let target = label_printer(&desk).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1108,11 +1115,7 @@ pub struct DeviceRow {
 fn desk_profile(p: &wms_client::device::PrinterProfile) -> PrinterProfile {
     PrinterProfile {
         label_printer: p.label_printer.clone(),
-        label_format: if p.label_format == "zpl300" {
-            settings::LabelFormat::Zpl300
-        } else {
-            settings::LabelFormat::Zpl203
-        },
+        label_format: settings::LabelFormat::from_server(&p.label_format),
         document_printer: p.document_printer.clone(),
     }
 }
@@ -1177,10 +1180,7 @@ async fn set_device_printer_profile(
     }
     let p = wms_client::device::PrinterProfile {
         label_printer: profile.label_printer,
-        label_format: match profile.label_format {
-            settings::LabelFormat::Zpl203 => "zpl203".into(),
-            settings::LabelFormat::Zpl300 => "zpl300".into(),
-        },
+        label_format: profile.label_format.as_str().into(),
         document_printer: profile.document_printer,
     };
     with_station!(desk, |s| Ok(s

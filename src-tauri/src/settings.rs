@@ -22,14 +22,36 @@ pub enum LabelFormat {
     #[default]
     Zpl203,
     Zpl300,
+    /// An A6 PDF through the spooler (`cups://` queues only); the station fetches the server's
+    /// PDF label for it.
+    Pdf,
 }
 
 impl LabelFormat {
+    /// The resolution a label rendered at the station uses: a PDF profile has none of its own,
+    /// and a label rendered locally for it (the offline fallback) is ZPL at 203 dpi.
     pub fn dpi(self) -> u32 {
         match self {
-            LabelFormat::Zpl203 => 203,
+            LabelFormat::Zpl203 | LabelFormat::Pdf => 203,
             LabelFormat::Zpl300 => 300,
         }
+    }
+
+    /// The profile's word on the server.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelFormat::Zpl203 => "zpl203",
+            LabelFormat::Zpl300 => "zpl300",
+            LabelFormat::Pdf => "pdf",
+        }
+    }
+
+    /// The server's word; a format this build does not know reads as the default.
+    pub fn from_server(word: &str) -> Self {
+        [LabelFormat::Zpl300, LabelFormat::Pdf]
+            .into_iter()
+            .find(|f| f.as_str() == word)
+            .unwrap_or_default()
     }
 }
 
@@ -101,5 +123,17 @@ mod tests {
         assert_eq!(back.profile.label_format.dpi(), 300);
         std::fs::write(dir.path().join(FILE), b"{not json").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(DeskSettings::load(dir.path()).locale, Locale::Ja);
+    }
+
+    #[test]
+    fn label_formats_round_trip_with_the_servers_words() {
+        for f in [LabelFormat::Zpl203, LabelFormat::Zpl300, LabelFormat::Pdf] {
+            assert_eq!(LabelFormat::from_server(f.as_str()), f);
+            assert_eq!(
+                serde_json::to_value(f).ok(),
+                Some(serde_json::Value::from(f.as_str()))
+            );
+        }
+        assert_eq!(LabelFormat::from_server("zpl600"), LabelFormat::Zpl203);
     }
 }

@@ -91,7 +91,7 @@ export type DispatchOutcome = { orderId: string; shipTime: string; queued: boole
 export type SyncReport = { mode: 'full' | 'delta'; orders: number; skus: number; removed: number; ms: number };
 export type SyncProgress = { phase: 'orders' | 'skus' | 'changes' | 'done'; done: number; total: number | null };
 export type PrinterInfo = { name: string; target: string; kind: 'cups' | 'tcp' };
-export type LabelFormat = 'zpl203' | 'zpl300';
+export type LabelFormat = 'zpl203' | 'zpl300' | 'pdf';
 export type PrinterProfile = { labelPrinter: string | null; labelFormat: LabelFormat; documentPrinter: string | null };
 export type StockRow = {
   sku: string;
