@@ -106,7 +106,8 @@ pub async fn stock(
     mut auth: Authorized<req::ManageInventory, ReadOnly>,
     ApiQuery(q): ApiQuery<StockQuery>,
 ) -> Result<axum::Json<Vec<StockRow>>, ApiError> {
-    Ok(axum::Json(stock::query(&mut auth.tx, &q).await?))
+    let backend = auth.state.db.backend();
+    Ok(axum::Json(stock::query(&mut auth.tx, backend, &q).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/movements", tag = "inventory", security(("bearer" = [])), params(MovementQuery), responses((status = 200, body = Vec<MovementRow>)))]

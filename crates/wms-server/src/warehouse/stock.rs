@@ -217,7 +217,11 @@ type StockTuple = (
     i64,
 );
 
-pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, ApiError> {
+pub async fn query(
+    tx: &mut TenantTx,
+    backend: Backend,
+    q: &StockQuery,
+) -> Result<Vec<StockRow>, ApiError> {
     let limit = q.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::Validation(
@@ -266,7 +270,7 @@ pub async fn query(tx: &mut TenantTx, q: &StockQuery) -> Result<Vec<StockRow>, A
         && q.low_stock != Some(true);
     if let (Some(before), true) = (&expiring, only_expiry) {
         let (tid, conn) = tx.split();
-        if conn.backend_name() == "PostgreSQL" {
+        if backend == Backend::Postgres {
             // Both queries below are written in the nesting they need (the expiry index drives,
             // every other table by its key). Kept in that order, PostgreSQL chooses the same plan
             // and skips the search over join orders: 0.5 ms of planning instead of 2.9 ms for
