@@ -70,4 +70,5 @@ pub const COMMANDS: &[&str] = &[
     "return_receive",
     "counts",
     "print_packing_slip",
+    "save_export",
 ];

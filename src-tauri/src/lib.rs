@@ -128,6 +128,7 @@ macro_rules! with_station {
 
 // After `with_station!`, which its commands use.
 mod connections;
+mod export;
 mod office;
 mod privacy;
 mod receiving;
@@ -1332,6 +1333,7 @@ pub fn run() {
             receiving::return_receive,
             receiving::counts,
             slip::print_packing_slip,
+            export::save_export,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -68,6 +68,37 @@ test('filters are passed to stock (null when empty) and CSV export downloads the
   await context.close();
 });
 
+test('inside the app, CSV export goes to save_export (no browser download) and says where the file is', async () => {
+  const { page, context, problems } = await inventory({ stockRows: 3, tauriShell: true });
+  await page.getByTestId('stock-count').getByText('3 rows').waitFor();
+  let downloads = 0;
+  page.on('download', () => downloads++);
+
+  await page.getByTestId('export-csv').click();
+  const saved = page.getByTestId('export-saved');
+  await saved.getByText(/^Saved to \/home\/packer\/Downloads\/stock-\d{4}-\d{2}-\d{2}\.csv$/).waitFor();
+  const [call] = await callsOf(page, 'save_export');
+  assert.match(call.args.name, /^stock-\d{4}-\d{2}-\d{2}\.csv$/);
+  const lines = call.args.text.split('\r\n');
+  assert.ok(call.args.text.startsWith('\ufeff'), 'the same CSV as the browser download: BOM first');
+  assert.equal(lines[0], '\ufeffsku,sellerSku,name,location,lot,expiry,onHand,allocated,available');
+  assert.equal(lines[1], 'sku-0,SKU-000000,商品 0,A-00-0,LOT-0,2027-01-15,10,0,10');
+  assert.equal(lines.length, 5, 'three rows, the header and the final CRLF');
+
+  // A second export is saved beside the first, and the message names the new file.
+  await page.getByTestId('export-csv').click();
+  await saved.getByText(/stock-\d{4}-\d{2}-\d{2} \(2\)\.csv$/).waitFor();
+
+  // A refusal is shown from the catalog, and the old path is not left standing.
+  await page.evaluate(() => window.__mock.failNext('save_export', { code: 'export_too_large', message: 'too large' }));
+  await page.getByTestId('export-csv').click();
+  await page.getByRole('alert').getByText('The export is too large to save (at most 32 MiB): narrow the filters.').waitFor();
+  assert.equal(await saved.count(), 0);
+  assert.equal(downloads, 0, 'nothing went through the browser');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('exceptions board: retry a failed Amazon feedback', async () => {
   const { page, context } = await inventory();
   await page.getByTestId('tab-exceptions').click();

@@ -561,3 +561,10 @@ export const connectionsIpc = {
   carrierAccounts: () => call<CarrierAccount[]>('carrier_accounts'),
   carrierConnect: (input: CarrierConnectInput) => call<CarrierAccount>('carrier_connect', { input }),
 };
+
+// --- Exports: save_export (the app writes a CSV into the user's Downloads directory). See docs/desktop-ipc.md.
+export type SavedExport = { /** The file written, in full. */ path: string; bytes: number };
+
+export const exportIpc = {
+  saveExport: (name: string, text: string) => call<SavedExport>('save_export', { name, text }),
+};

@@ -37,6 +37,8 @@ type Config = {
   // on-hand), and the gap between two ledger movements (default 7 minutes).
   extraStock?: Obj[];
   movementEveryMs?: number;
+  /** Run as inside the app (`isTauri()` true): exports go to save_export instead of a browser download. */
+  tauriShell?: boolean;
 };
 
 const cfg: Config = ((window as unknown as { __MOCK_CONFIG__?: Config }).__MOCK_CONFIG__ ?? {}) as Config;
@@ -467,9 +469,23 @@ async function updatesAndReleases(cmd: string, a: Obj): Promise<unknown> {
       r.versionCheck++;
       return { ...r };
     }
+    case 'save_export':
+      return saveExport(a);
     default:
       throw fail('internal', `mock: unknown command ${cmd}`);
   }
+}
+
+// save_export: the names already in the fake Downloads directory.
+const savedExports = new Set<string>();
+function saveExport(a: Obj): Obj {
+  const name = String(a.name ?? '');
+  if (!/^[^/\\:*?"<>|\u0000-\u001f.][^/\\:*?"<>|\u0000-\u001f]{0,115}\.csv$/i.test(name)) throw fail('validation_failed', 'name: a plain .csv file name is required');
+  const text = String(a.text ?? '');
+  let file = name;
+  for (let n = 2; savedExports.has(file); n++) file = `${name.slice(0, -4)} (${n})${name.slice(-4)}`;
+  savedExports.add(file);
+  return { path: `/home/packer/Downloads/${file}`, bytes: new TextEncoder().encode(text).length };
 }
 
 const calls: { cmd: string; args: Obj }[] = [];
@@ -1131,6 +1147,7 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
 }
 
 mockWindows('main');
+if (cfg.tauriShell) (globalThis as unknown as Obj).isTauri = true;
 mockIPC(
   async (cmd, args) => {
     const a = (args ?? {}) as Obj;
