@@ -25,7 +25,7 @@ pub mod view;
 pub use commands::COMMANDS;
 use error::{AppError, Result};
 use settings::{DeskSettings, Locale, PrinterProfile};
-use view::{OrderView, PackView, feedback_of, label_matches};
+use view::{LabelsRefusal, OrderView, PackView, feedback_of, labels_verified};
 
 /// The event carrying sync progress.
 pub const SYNC_PROGRESS: &str = "sync://progress";
@@ -706,6 +706,7 @@ async fn dispatch(
     desk: State<'_, Desk>,
     order_id: String,
     label_scan: String,
+    label_scans: Option<Vec<String>>,
 ) -> Result<DispatchView> {
     let out = with_station!(desk, |s| {
         let order = match s.find_order(&order_id).await {
@@ -713,11 +714,25 @@ async fn dispatch(
             Err(StationError::OrderUnavailable(_)) => s.order(&order_id).await?,
             Err(e) => return Err(e.into()),
         };
-        if !label_matches(&order, &label_scan) {
-            return Err(AppError::new(
-                "label_mismatch",
-                "the scanned label is not this order's: scan the label on this parcel",
-            ));
+        // Every package's label scanned back at the bench (`label_scans`, one per parcel); a
+        // one-package order needs only `label_scan`.
+        let scans = label_scans.iter().flatten().map(String::as_str);
+        match labels_verified(&order, scans.chain([label_scan.as_str()])) {
+            Ok(()) => {}
+            Err(LabelsRefusal::Mismatch) => {
+                return Err(AppError::new(
+                    "label_mismatch",
+                    "the scanned label is not this order's: scan the label on this parcel",
+                ));
+            }
+            Err(LabelsRefusal::Unverified(missing)) => {
+                let mut e = AppError::new(
+                    "labels_unverified",
+                    "not every package's label was scanned back: scan each parcel's label",
+                );
+                e.detail = Some(serde_json::json!({ "packages": missing }));
+                return Err(e);
+            }
         }
         Ok(s.dispatch(&order.id).await?)
     })?;

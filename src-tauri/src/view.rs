@@ -137,17 +137,55 @@ impl OrderView {
     }
 }
 
-/// The scanned label belongs to this order: it is one of its packages' tracking numbers
-/// (scanners may add a carrier prefix or hyphens; digits are compared).
-pub fn label_matches(o: &Order, scan: &str) -> bool {
+/// The package (its seq) whose label was scanned, if it is one of this order's: the scan is one
+/// of its packages' tracking numbers (scanners may add a carrier prefix or hyphens; digits are
+/// compared).
+pub fn label_package(o: &Order, scan: &str) -> Option<i64> {
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
     let scanned = digits(scan);
-    !scanned.is_empty()
-        && o.packages.iter().any(|p| {
+    if scanned.is_empty() {
+        return None;
+    }
+    o.packages
+        .iter()
+        .find(|p| {
             p.tracking_number
                 .as_deref()
                 .is_some_and(|t| digits(t) == scanned)
         })
+        .map(|p| p.seq)
+}
+
+/// Why the labels scanned back at the bench do not allow the dispatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelsRefusal {
+    /// A scan is not one of this order's labels (another order's parcel, or no label at all).
+    Mismatch,
+    /// These packages' labels were not scanned back (or they have no label).
+    Unverified(Vec<i64>),
+}
+
+/// Every parcel leaves with its own label checked: each scan is one of this order's labels and
+/// each of its packages was scanned. A one-package order needs its one label, as before.
+pub fn labels_verified<'a>(
+    o: &Order,
+    scans: impl IntoIterator<Item = &'a str>,
+) -> Result<(), LabelsRefusal> {
+    let mut seen = std::collections::BTreeSet::new();
+    for scan in scans {
+        seen.insert(label_package(o, scan).ok_or(LabelsRefusal::Mismatch)?);
+    }
+    let missing: Vec<i64> = o
+        .packages
+        .iter()
+        .map(|p| p.seq)
+        .filter(|s| !seen.contains(s))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(LabelsRefusal::Unverified(missing))
+    }
 }
 
 #[cfg(test)]
@@ -219,10 +257,58 @@ mod tests {
     #[test]
     fn a_label_scan_must_be_one_of_the_orders_numbers() {
         let o = order();
-        assert!(label_matches(&o, "123456789012"));
-        assert!(label_matches(&o, "1234-5678-9012"));
-        assert!(!label_matches(&o, "123456789013"));
-        assert!(!label_matches(&o, ""));
-        assert!(!label_matches(&o, "ORDER-o1"));
+        assert_eq!(label_package(&o, "123456789012"), Some(1));
+        assert_eq!(label_package(&o, "1234-5678-9012"), Some(1));
+        assert_eq!(label_package(&o, "123456789013"), None);
+        assert_eq!(label_package(&o, ""), None);
+        assert_eq!(label_package(&o, "ORDER-o1"), None);
+    }
+
+    #[test]
+    fn dispatch_needs_every_packages_label_and_only_this_orders() {
+        let mut o = order();
+        assert_eq!(labels_verified(&o, ["123456789012"]), Ok(()));
+        assert_eq!(
+            labels_verified(&o, []),
+            Err(LabelsRefusal::Unverified(vec![1]))
+        );
+        let mut second = o.packages[0].clone();
+        second.seq = 2;
+        second.tracking_number = Some("234567890120".into());
+        o.packages.push(second);
+        assert_eq!(label_package(&o, "2345-6789-0120"), Some(2));
+        assert_eq!(
+            labels_verified(&o, ["123456789012"]),
+            Err(LabelsRefusal::Unverified(vec![2])),
+            "one of two labels is not enough"
+        );
+        assert_eq!(
+            labels_verified(&o, ["123456789012", "123456789012"]),
+            Err(LabelsRefusal::Unverified(vec![2])),
+            "the same label twice counts once"
+        );
+        assert_eq!(
+            labels_verified(&o, ["123456789012", "234567890120"]),
+            Ok(())
+        );
+        assert_eq!(
+            labels_verified(&o, ["123456789012", "234567890120", "999999999999"]),
+            Err(LabelsRefusal::Mismatch),
+            "another parcel's label refuses the dispatch"
+        );
+        assert_eq!(
+            labels_verified(&o, ["", "234567890120"]),
+            Err(LabelsRefusal::Mismatch)
+        );
+        // A package whose label was voided has no number: it cannot be verified.
+        o.packages[1].tracking_number = None;
+        assert_eq!(
+            labels_verified(&o, ["123456789012", "234567890120"]),
+            Err(LabelsRefusal::Mismatch)
+        );
+        assert_eq!(
+            labels_verified(&o, ["123456789012"]),
+            Err(LabelsRefusal::Unverified(vec![2]))
+        );
     }
 }
