@@ -112,7 +112,8 @@ test('full flow by keyboard only: pack, package, book, print (F2), label mismatc
   await page.getByText(/Dispatched 503-1234567-1234567/).waitFor();
   assert.match(await page.getByTestId('scan-ok').innerText(), /Ready for the next order/);
   assert.equal(await page.getByTestId('prompt').getAttribute('data-phase'), 'scanOrder');
-  assert.deepEqual((await callsOf(page, 'dispatch')).map((c) => c.args.labelScan), ['123456789012', '987654321098']);
+  // The foreign label was refused at the bench (nothing sent); the dispatch carries this parcel's label.
+  assert.deepEqual((await callsOf(page, 'dispatch')).map((c) => c.args), [{ orderId: 'ord-1', labelScan: '987654321098', labelScans: ['987654321098'] }]);
   // The status strip heard station://status and shows the new dispatch as pending.
   await page.getByTestId('recent').getByText('503-1234567-1234567: pending').waitFor();
   await screenshot(page, 'packer-dispatched');

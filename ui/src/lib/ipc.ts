@@ -363,7 +363,10 @@ export const ipc = {
   printLabel: (orderId: string, seq: number, reprintReason: string | null) =>
     call<PrintOutcome>('print_label', { orderId, seq, reprintReason }),
   voidLabel: (orderId: string, seq: number, reason: string) => call<OrderView>('void_label', { orderId, seq, reason }),
-  dispatch: (orderId: string, labelScan: string) => call<DispatchOutcome>('dispatch', { orderId, labelScan }),
+  /** `labelScans`: every package's label as scanned back at the bench (one per parcel); the shell
+   * refuses the dispatch unless each package was scanned (`labels_unverified`). */
+  dispatch: (orderId: string, labelScan: string, labelScans: string[] | null = null) =>
+    call<DispatchOutcome>('dispatch', { orderId, labelScan, labelScans }),
   printers: () => call<{ printers: PrinterInfo[]; profile: PrinterProfile }>('printers'),
   setPrinterProfile: (profile: PrinterProfile) => call<PrinterProfile>('set_printer_profile', { profile }),
   testPrint: () => call<{ printer: string; bytes: number }>('test_print'),

@@ -792,7 +792,9 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (!p) throw fail('bad_request', 'no such package');
       if (a.carrier !== 'yamato' && a.carrier !== 'sagawa') throw fail('validation_failed', 'carrier');
       p.carrier = a.carrier;
-      p.trackingNumber = a.carrier === 'yamato' ? '123456789012' : '987654321098';
+      // Package 1 keeps the numbers the tests know; further packages get their own (2…: the seq first).
+      const n = a.carrier === 'yamato' ? '123456789012' : '987654321098';
+      p.trackingNumber = p.seq === 1 ? n : `${p.seq}${n.slice(1)}`;
       return view(o);
     }
     case 'label_preview':
@@ -819,7 +821,13 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       const o = find(a.orderId);
       const tracking = o.packages.map((p) => p.trackingNumber).filter(Boolean);
       if (tracking.length === 0) throw fail('not_packed', 'not packed');
-      if (!tracking.includes(String(a.labelScan))) throw fail('label_mismatch', `label ${String(a.labelScan)} is not this order's`);
+      // The shell's labels_verified: each scan one of this order's labels, every package scanned.
+      const digits = (x: unknown) => String(x ?? '').replace(/\D/g, '');
+      const scans = [...((a.labelScans as unknown[] | null) ?? []), a.labelScan].map(digits);
+      const seqOf = (d: string) => o.packages.find((p) => d !== '' && digits(p.trackingNumber) === d)?.seq;
+      if (scans.some((d) => seqOf(d) === undefined)) throw fail('label_mismatch', `label ${String(a.labelScan)} is not this order's`);
+      const missing = o.packages.filter((p) => !scans.some((d) => seqOf(d) === p.seq)).map((p) => p.seq);
+      if (missing.length > 0) throw fail('labels_unverified', 'not every label scanned', { packages: missing });
       o.status = 'shipped';
       state.recent = [{ orderId: o.id, externalId: o.externalId, feedback: 'pending', reason: null }, ...state.recent];
       if (!state.online) state.outboxPending++;
