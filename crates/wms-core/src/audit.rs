@@ -54,10 +54,14 @@ pub enum AuditAction {
     ReleaseRolloutChanged,
     ReleasePaused,
     ReleaseResumed,
+    CarrierUpdated,
+    CarrierDisabled,
+    CarrierEnabled,
+    CarrierRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 39] = [
+    pub const ALL: [AuditAction; 43] = [
         Self::TenantCreated,
         Self::UserCreated,
         Self::LoginOk,
@@ -97,6 +101,10 @@ impl AuditAction {
         Self::ReleaseRolloutChanged,
         Self::ReleasePaused,
         Self::ReleaseResumed,
+        Self::CarrierUpdated,
+        Self::CarrierDisabled,
+        Self::CarrierEnabled,
+        Self::CarrierRemoved,
     ];
 
     #[must_use]
@@ -141,6 +149,10 @@ impl AuditAction {
             Self::ReleaseRolloutChanged => "release_rollout_changed",
             Self::ReleasePaused => "release_paused",
             Self::ReleaseResumed => "release_resumed",
+            Self::CarrierUpdated => "carrier_updated",
+            Self::CarrierDisabled => "carrier_disabled",
+            Self::CarrierEnabled => "carrier_enabled",
+            Self::CarrierRemoved => "carrier_removed",
         }
     }
 

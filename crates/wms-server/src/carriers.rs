@@ -48,6 +48,9 @@ pub struct NewCarrierAccount {
     /// The shipper printed on labels (the warehouse's business address).
     #[schema(value_type = Object)]
     pub sender: Party,
+    /// A name for the account (「本社契約」), at most 80 characters.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 impl std::fmt::Debug for NewCarrierAccount {
@@ -72,6 +75,58 @@ pub struct CarrierAccountView {
     #[schema(value_type = Object)]
     pub sender: Party,
     pub created_at: String,
+    /// The admin's name for the account.
+    pub label: Option<String>,
+    /// False once disabled: no new label is booked with it (its packages keep theirs).
+    pub enabled: bool,
+    pub disabled_at: Option<String>,
+    pub updated_at: String,
+}
+
+/// An admin changing a carrier account (`PATCH /api/v1/carriers/accounts/{carrier}`): only the
+/// fields given change. The mode and a self-issue range are not editable (the range's issued
+/// numbers are its history).
+#[derive(Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierAccountPatch {
+    /// A name for the account, at most 80 characters; empty removes it.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// API mode: the carrier endpoint (https).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// API mode: 顧客コード / お客様コード.
+    #[serde(default)]
+    pub customer_code: Option<String>,
+    /// API mode: a new API key (rotation), sealed at rest, never returned.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// The shipper printed on labels from now on (booked labels keep theirs).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub sender: Option<Party>,
+    /// False disables the account (no new bookings), true enables it again.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+impl std::fmt::Debug for CarrierAccountPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CarrierAccountPatch")
+            .field("label", &self.label)
+            .field("enabled", &self.enabled)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a patch changed, for the audit events (never a value of a secret).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AccountChanges {
+    /// The names of the settings changed (`api_key` when the key was rotated).
+    pub fields: Vec<&'static str>,
+    /// `Some(false)`: disabled by this patch; `Some(true)`: enabled again.
+    pub enabled: Option<bool>,
 }
 
 struct AccountRow {
@@ -83,6 +138,9 @@ struct AccountRow {
     range: Option<wms_carriers::allocator::RangeState>,
     sender: Party,
     created_at: i64,
+    label: Option<String>,
+    disabled_at: Option<i64>,
+    updated_at: i64,
 }
 
 type AccountTuple = (
@@ -95,6 +153,9 @@ type AccountTuple = (
     Option<i64>,
     Option<i64>,
     String,
+    i64,
+    Option<String>,
+    Option<i64>,
     i64,
 );
 
@@ -130,17 +191,54 @@ fn to_i64(v: u64) -> Result<i64, ApiError> {
     i64::try_from(v).map_err(|_| ApiError::Validation("number out of range".into()))
 }
 
+fn check_sender(sender: &Party) -> Result<(), ApiError> {
+    if sender.name.trim().is_empty() || sender.address_lines.is_empty() {
+        return Err(ApiError::Validation(
+            "sender needs a name and an address".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_base_url(url: &str) -> Result<(), ApiError> {
+    if !url.starts_with("https://") {
+        return Err(ApiError::Validation("base_url must be https".into()));
+    }
+    Ok(())
+}
+
+/// A label as stored: trimmed, `None` when empty, at most 80 characters, no control characters.
+fn check_label(label: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(l) = label.map(str::trim).filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    if l.chars().count() > 80 || l.chars().any(char::is_control) {
+        return Err(ApiError::Validation(
+            "label has at most 80 characters and no control characters".into(),
+        ));
+    }
+    Ok(Some(l.to_owned()))
+}
+
+fn seal_key(
+    keys: &TenantKeys,
+    tenant: TenantId,
+    carrier: Carrier,
+    key: &str,
+) -> Result<Vec<u8>, ApiError> {
+    keys.data
+        .seal(&key_aad(tenant, carrier.as_str()), key.trim().as_bytes())
+        .map_err(ApiError::internal)
+}
+
 pub async fn create_account(
     tx: &mut TenantTx,
     keys: &TenantKeys,
     n: NewCarrierAccount,
 ) -> Result<CarrierAccountView, ApiError> {
     let carrier = parse_carrier(&n.carrier)?;
-    if n.sender.name.trim().is_empty() || n.sender.address_lines.is_empty() {
-        return Err(ApiError::Validation(
-            "sender needs a name and an address".into(),
-        ));
-    }
+    check_sender(&n.sender)?;
+    let label = check_label(n.label.as_deref())?;
     let (sealed, range) = match n.mode.as_str() {
         "api" => {
             let (Some(url), Some(code), Some(key)) = (&n.base_url, &n.customer_code, &n.api_key)
@@ -149,22 +247,13 @@ pub async fn create_account(
                     "api mode needs base_url, customer_code and api_key".into(),
                 ));
             };
-            if !url.starts_with("https://") {
-                return Err(ApiError::Validation("base_url must be https".into()));
-            }
+            check_base_url(url)?;
             if code.trim().is_empty() || key.trim().is_empty() {
                 return Err(ApiError::Validation(
                     "customer_code and api_key are required".into(),
                 ));
             }
-            let sealed = keys
-                .data
-                .seal(
-                    &key_aad(tx.tenant(), carrier.as_str()),
-                    key.trim().as_bytes(),
-                )
-                .map_err(ApiError::internal)?;
-            (Some(sealed), None)
+            (Some(seal_key(keys, tx.tenant(), carrier, key)?), None)
         }
         "self_issue" => {
             let (Some(first), Some(last)) = (n.range_first, n.range_last) else {
@@ -186,8 +275,8 @@ pub async fn create_account(
     let sender = serde_json::to_string(&n.sender).map_err(ApiError::internal)?;
     let (tid, conn) = tx.split();
     sqlx::query(
-        "INSERT INTO carrier_accounts (tenant_id, carrier, mode, base_url, customer_code, api_key_sealed, range_first, range_next, range_last, sender_json, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        "INSERT INTO carrier_accounts (tenant_id, carrier, mode, base_url, customer_code, api_key_sealed, range_first, range_next, range_last, sender_json, created_at, updated_at, label) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
     )
     .bind(tid)
     .bind(carrier.as_str())
@@ -200,6 +289,7 @@ pub async fn create_account(
     .bind(range.map(|r| to_i64(r.last)).transpose()?)
     .bind(sender)
     .bind(now)
+    .bind(label)
     .execute(conn)
     .await
     .map_err(|e| match crate::db::DbError::from(e) {
@@ -228,10 +318,14 @@ fn view(r: &AccountRow) -> CarrierAccountView {
             .is_some_and(|s| s.used() * 100 >= s.total() * wms_carriers::allocator::WARN_PERCENT),
         sender: r.sender.clone(),
         created_at: rfc3339(r.created_at),
+        label: r.label.clone(),
+        enabled: r.disabled_at.is_none(),
+        disabled_at: r.disabled_at.map(rfc3339),
+        updated_at: rfc3339(r.updated_at),
     }
 }
 
-const ACCOUNT_COLS: &str = "carrier, mode, base_url, customer_code, api_key_sealed, range_first, range_next, range_last, sender_json, created_at";
+const ACCOUNT_COLS: &str = "carrier, mode, base_url, customer_code, api_key_sealed, range_first, range_next, range_last, sender_json, created_at, label, disabled_at, updated_at";
 
 fn account_from(r: AccountTuple) -> Result<AccountRow, ApiError> {
     let carrier = parse_carrier(&r.0)?;
@@ -253,13 +347,39 @@ fn account_from(r: AccountTuple) -> Result<AccountRow, ApiError> {
         range,
         sender: serde_json::from_str(&r.8).map_err(ApiError::internal)?,
         created_at: r.9,
+        label: r.10,
+        disabled_at: r.11,
+        updated_at: r.12,
     })
 }
 
 async fn account(tx: &mut TenantTx, carrier: Carrier) -> Result<Option<AccountRow>, ApiError> {
+    account_with(tx, carrier, "").await
+}
+
+/// The account, its row locked on PostgreSQL until the transaction ends (SQLite's write
+/// transaction is already exclusive).
+async fn account_locked(
+    tx: &mut TenantTx,
+    backend: Backend,
+    carrier: Carrier,
+) -> Result<Option<AccountRow>, ApiError> {
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    account_with(tx, carrier, lock).await
+}
+
+async fn account_with(
+    tx: &mut TenantTx,
+    carrier: Carrier,
+    lock: &str,
+) -> Result<Option<AccountRow>, ApiError> {
     let (tid, conn) = tx.split();
     let row: Option<AccountTuple> = sqlx::query_as(&format!(
-        "SELECT {ACCOUNT_COLS} FROM carrier_accounts WHERE tenant_id = $1 AND carrier = $2"
+        "SELECT {ACCOUNT_COLS} FROM carrier_accounts WHERE tenant_id = $1 AND carrier = $2{lock}"
     ))
     .bind(tid)
     .bind(carrier.as_str())
@@ -279,6 +399,178 @@ pub async fn list_accounts(tx: &mut TenantTx) -> Result<Vec<CarrierAccountView>,
     rows.into_iter()
         .map(|r| account_from(r).map(|a| view(&a)))
         .collect()
+}
+
+/// A path's carrier as an account of this tenant: an unknown carrier and another tenant's
+/// account are both 404 (an id that is not there, not a rule broken).
+async fn existing(
+    tx: &mut TenantTx,
+    backend: Backend,
+    carrier: &str,
+) -> Result<AccountRow, ApiError> {
+    let Ok(carrier) = parse_carrier(carrier) else {
+        return Err(ApiError::NotFound("carrier account"));
+    };
+    account_locked(tx, backend, carrier)
+        .await?
+        .ok_or(ApiError::NotFound("carrier account"))
+}
+
+/// Change an account: the label, the API endpoint, customer code and key (rotation: sealed as on
+/// create, never returned), the printed sender, enabled or disabled. Checked in full before
+/// anything is written; a self-issue account has no API settings (`carrier_not_api`).
+pub async fn update_account(
+    tx: &mut TenantTx,
+    backend: Backend,
+    keys: &TenantKeys,
+    carrier: &str,
+    p: CarrierAccountPatch,
+) -> Result<(CarrierAccountView, AccountChanges), ApiError> {
+    let nothing = p.label.is_none()
+        && p.base_url.is_none()
+        && p.customer_code.is_none()
+        && p.api_key.is_none()
+        && p.sender.is_none()
+        && p.enabled.is_none();
+    if nothing {
+        return Err(ApiError::Validation(
+            "nothing to change: give label, base_url, customer_code, api_key, sender or enabled"
+                .into(),
+        ));
+    }
+    let mut a = existing(tx, backend, carrier).await?;
+    let api_fields = p.base_url.is_some() || p.customer_code.is_some() || p.api_key.is_some();
+    if api_fields && a.mode != "api" {
+        return Err(state_err(
+            "carrier_not_api",
+            "this carrier account issues numbers locally: it has no endpoint, customer code or key",
+        ));
+    }
+    let mut changes = AccountChanges::default();
+    if let Some(label) = &p.label {
+        let label = check_label(Some(label))?;
+        if label != a.label {
+            a.label = label;
+            changes.fields.push("label");
+        }
+    }
+    if let Some(url) = &p.base_url {
+        let url = url.trim();
+        check_base_url(url)?;
+        if a.base_url.as_deref() != Some(url) {
+            a.base_url = Some(url.to_owned());
+            changes.fields.push("base_url");
+        }
+    }
+    if let Some(code) = &p.customer_code {
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(ApiError::Validation("customer_code is required".into()));
+        }
+        if a.customer_code.as_deref() != Some(code) {
+            a.customer_code = Some(code.to_owned());
+            changes.fields.push("customer_code");
+        }
+    }
+    if let Some(key) = &p.api_key {
+        if key.trim().is_empty() {
+            return Err(ApiError::Validation("api_key must not be empty".into()));
+        }
+        // Always a rotation, even to the same key: nothing compares the old one.
+        a.api_key_sealed = Some(seal_key(keys, tx.tenant(), a.carrier, key)?);
+        changes.fields.push("api_key");
+    }
+    if let Some(sender) = p.sender {
+        check_sender(&sender)?;
+        if sender != a.sender {
+            a.sender = sender;
+            changes.fields.push("sender");
+        }
+    }
+    let now = now_ms();
+    match (p.enabled, a.disabled_at) {
+        (Some(false), None) => {
+            a.disabled_at = Some(now);
+            changes.enabled = Some(false);
+        }
+        (Some(true), Some(_)) => {
+            a.disabled_at = None;
+            changes.enabled = Some(true);
+        }
+        _ => {}
+    }
+    if changes == AccountChanges::default() {
+        return Ok((view(&a), changes));
+    }
+    a.updated_at = now;
+    let sender = serde_json::to_string(&a.sender).map_err(ApiError::internal)?;
+    let (tid, conn) = tx.split();
+    sqlx::query(
+        "UPDATE carrier_accounts SET label = $1, base_url = $2, customer_code = $3, api_key_sealed = $4, sender_json = $5, disabled_at = $6, updated_at = $7 \
+         WHERE tenant_id = $8 AND carrier = $9",
+    )
+    .bind(&a.label)
+    .bind(&a.base_url)
+    .bind(&a.customer_code)
+    .bind(&a.api_key_sealed)
+    .bind(sender)
+    .bind(a.disabled_at)
+    .bind(a.updated_at)
+    .bind(tid)
+    .bind(a.carrier.as_str())
+    .execute(conn)
+    .await?;
+    Ok((view(&a), changes))
+}
+
+/// Remove an account that never booked anything. Once a label was booked, a number issued or a
+/// label voided with it, it is history (the packages keep their labels and tracking, which is
+/// still polled with it): `carrier_account_in_use`, disable it instead.
+pub async fn remove_account(
+    tx: &mut TenantTx,
+    backend: Backend,
+    carrier: &str,
+) -> Result<CarrierAccountView, ApiError> {
+    let a = existing(tx, backend, carrier).await?;
+    let (tid, conn) = tx.split();
+    let (used,): (i64,) = sqlx::query_as(
+        "SELECT CAST((SELECT COUNT(*) FROM packages WHERE tenant_id = $1 AND carrier = $2 AND booked_at IS NOT NULL) \
+                   + (SELECT COUNT(*) FROM issued_tracking_numbers WHERE tenant_id = $1 AND carrier = $2) \
+                   + (SELECT COUNT(*) FROM package_voids WHERE tenant_id = $1 AND carrier = $2) AS BIGINT)",
+    )
+    .bind(tid)
+    .bind(a.carrier.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if used > 0 {
+        return Err(state_err(
+            "carrier_account_in_use",
+            format!(
+                "labels were booked with the {} account: disable it instead (its packages keep their labels and tracking)",
+                a.carrier.as_str()
+            ),
+        ));
+    }
+    sqlx::query("DELETE FROM carrier_accounts WHERE tenant_id = $1 AND carrier = $2")
+        .bind(tid)
+        .bind(a.carrier.as_str())
+        .execute(conn)
+        .await?;
+    Ok(view(&a))
+}
+
+/// A disabled account books nothing new (`carrier_disabled`).
+fn refuse_disabled(a: &AccountRow) -> Result<(), ApiError> {
+    if a.disabled_at.is_some() {
+        return Err(rule(
+            "carrier_disabled",
+            format!(
+                "the {} account is disabled: an admin enables it again in Connections",
+                a.carrier.as_str()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The adapter of an API-mode account.
@@ -422,6 +714,10 @@ async fn prepare(
         .clone()
         .zip(package.carrier.clone())
         .map(|(t, c)| (c, t, None));
+    // A package booked before the account was disabled still answers with its booking.
+    if existing.is_none() {
+        refuse_disabled(&account)?;
+    }
     let Some(r) = order.recipient.clone() else {
         return Err(rule(
             "recipient_pii_missing",
@@ -707,25 +1003,10 @@ pub async fn issue_self_number(
     loop {
         attempt += 1;
         let mut tx = state.db.tenant_tx(tenant).await?;
-        let lock = if state.db.backend() == Backend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        let row: Option<AccountTuple> = {
-            let (tid, conn) = tx.split();
-            sqlx::query_as(&format!(
-                "SELECT {ACCOUNT_COLS} FROM carrier_accounts WHERE tenant_id = $1 AND carrier = $2{lock}"
-            ))
-            .bind(tid)
-            .bind(carrier.as_str())
-            .fetch_optional(conn)
+        let account = account_locked(&mut tx, state.db.backend(), carrier)
             .await?
-        };
-        let account = row
-            .map(account_from)
-            .transpose()?
             .ok_or(ApiError::NotFound("carrier account"))?;
+        refuse_disabled(&account)?;
         let range = account.range.ok_or_else(|| {
             state_err(
                 "carrier_not_self_issue",

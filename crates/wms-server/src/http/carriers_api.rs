@@ -1,5 +1,5 @@
-//! `/api/v1/carriers/…` and the label endpoints of packages: connect a carrier (admin, step-up),
-//! book a package's label, print it (ZPL / PDF / PNG; reprints counted and audited), void it.
+//! `/api/v1/carriers/…` and the label endpoints of packages: connect, change, disable and remove
+//! a carrier account (admin, step-up, audited), book a package's label, print it (ZPL / PDF / PNG; reprints counted and audited), void it.
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
@@ -14,7 +14,8 @@ use super::orders_api::require_order;
 use crate::audit::NewEvent;
 use crate::auth::extract::{Authorized, req};
 use crate::carriers::{
-    self, BookRequest, BookResult, CarrierAccountView, NewCarrierAccount, TrackingEvent,
+    self, BookRequest, BookResult, CarrierAccountPatch, CarrierAccountView, NewCarrierAccount,
+    TrackingEvent,
 };
 use crate::error::ApiError;
 
@@ -38,6 +39,68 @@ pub async fn create_account(
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
+#[utoipa::path(patch, path = "/api/v1/carriers/accounts/{carrier}", tag = "carriers", security(("bearer" = [])), request_body = CarrierAccountPatch,
+    params(("carrier" = String, Path, description = "the account: its carrier (`yamato` or `sagawa`), one account per carrier and tenant"), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, description = "the account as changed (never its API key)", body = CarrierAccountView),
+        (status = 403, description = "admin with a fresh MFA step-up only (`forbidden`, `step_up_required`)", body = Problem),
+        (status = 404, description = "no such account in this tenant", body = Problem),
+        (status = 409, description = "`carrier_not_api`: a self-issue account has no endpoint, customer code or key", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn update_account(
+    mut auth: Authorized<req::ManageConnections>,
+    Path(carrier): Path<String>,
+    ApiJson(body): ApiJson<CarrierAccountPatch>,
+) -> Result<axum::Json<CarrierAccountView>, ApiError> {
+    let keys = auth.keys.clone();
+    let backend = auth.state.db.backend();
+    let (view, changes) =
+        carriers::update_account(&mut auth.tx, backend, &keys, &carrier, body).await?;
+    let actor = auth.ctx.actor();
+    let target = format!("carrier:{}", view.carrier);
+    if !changes.fields.is_empty() {
+        auth.audit(
+            NewEvent::new(&actor, AuditAction::CarrierUpdated, Outcome::Success)
+                .target(target.clone())
+                .detail(format!("changed: {}", changes.fields.join(", "))),
+        )
+        .await?;
+    }
+    if let Some(enabled) = changes.enabled {
+        let action = if enabled {
+            AuditAction::CarrierEnabled
+        } else {
+            AuditAction::CarrierDisabled
+        };
+        auth.audit(NewEvent::new(&actor, action, Outcome::Success).target(target))
+            .await?;
+    }
+    auth.tx.commit().await?;
+    Ok(axum::Json(view))
+}
+
+#[utoipa::path(delete, path = "/api/v1/carriers/accounts/{carrier}", tag = "carriers", security(("bearer" = [])),
+    params(("carrier" = String, Path, description = "the account: its carrier (`yamato` or `sagawa`)")),
+    responses((status = 204, description = "removed"),
+        (status = 403, description = "admin with a fresh MFA step-up only (`forbidden`, `step_up_required`)", body = Problem),
+        (status = 404, description = "no such account in this tenant", body = Problem),
+        (status = 409, description = "`carrier_account_in_use`: labels were booked with it (they keep their labels and tracking); disable it instead", body = Problem)))]
+pub async fn remove_account(
+    mut auth: Authorized<req::ManageConnections>,
+    Path(carrier): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let backend = auth.state.db.backend();
+    let view = carriers::remove_account(&mut auth.tx, backend, &carrier).await?;
+    let actor = auth.ctx.actor();
+    auth.audit(
+        NewEvent::new(&actor, AuditAction::CarrierRemoved, Outcome::Success)
+            .target(format!("carrier:{}", view.carrier))
+            .detail(format!("mode {}", view.mode)),
+    )
+    .await?;
+    auth.tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(get, path = "/api/v1/carriers/accounts", tag = "carriers", security(("bearer" = [])),
     responses((status = 200, body = Vec<CarrierAccountView>)))]
 pub async fn list_accounts(
@@ -48,7 +111,7 @@ pub async fn list_accounts(
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/packages/{seq}/book", tag = "carriers", security(("bearer" = [])), request_body = BookRequest,
     params(("id" = String, Path), ("seq" = i64, Path)),
-    responses((status = 200, description = "booked (or the existing booking)", body = BookResult), (status = 404, body = Problem), (status = 409, description = "`carrier_unavailable`, `order_not_packable`", body = Problem), (status = 422, description = "`carrier_refused`, `carrier_not_connected`, `recipient_pii_missing`, `range_exhausted`, `invalid_time_slot`", body = Problem)))]
+    responses((status = 200, description = "booked (or the existing booking)", body = BookResult), (status = 404, body = Problem), (status = 409, description = "`carrier_unavailable`, `order_not_packable`", body = Problem), (status = 422, description = "`carrier_refused`, `carrier_not_connected`, `carrier_disabled`, `recipient_pii_missing`, `range_exhausted`, `invalid_time_slot`", body = Problem)))]
 pub async fn book(
     auth: Authorized<req::Pack>,
     Path((id, seq)): Path<(String, i64)>,

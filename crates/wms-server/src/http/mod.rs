@@ -134,6 +134,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(carriers_api::void))
         .routes(routes!(carriers_api::tracking))
         .routes(routes!(carriers_api::packing_slip))
+        .routes(routes!(
+            carriers_api::update_account,
+            carriers_api::remove_account
+        ))
         .routes(routes!(changes_api::changes))
         .routes(routes!(crate::devices::list_devices))
         .routes(routes!(crate::devices::own))

@@ -15,12 +15,13 @@ use crate::amazon::{
     pick_and_pack, setup, sync, wait_feedback,
 };
 use crate::both_backends;
-use crate::harness::Backend;
+use crate::harness::{Backend, code_now};
 
 both_backends!(
     booked_labels_print_void_and_reach_amazon_then_tracking_delivers,
     self_issued_numbers_are_distinct_under_concurrency_and_never_skipped,
     carrier_rules_refuse_before_anything_is_booked,
+    carrier_accounts_are_edited_disabled_and_removed_by_a_stepped_up_admin,
 );
 
 fn sender() -> Value {
@@ -378,4 +379,300 @@ async fn carrier_rules_refuse_before_anything_is_booked(b: Backend) {
     )
     .await
     .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+/// A change and a removal of `path`, both refused with the same problem.
+async fn refused_both(
+    x: &AmazonSetup,
+    path: &str,
+    token: &str,
+    patch: Value,
+    status: StatusCode,
+    code: &str,
+) {
+    x.s.call(Method::PATCH, path, Some(token), Some(patch))
+        .await
+        .assert_problem(status, code);
+    x.s.call(Method::DELETE, path, Some(token), None)
+        .await
+        .assert_problem(status, code);
+}
+
+/// What the account's row holds for its sealed key, as hex (to see it change and hold no
+/// plaintext).
+async fn sealed_key_hex(x: &AmazonSetup, b: Backend, carrier: &str) -> String {
+    let hex = match b {
+        Backend::Sqlite => "hex(api_key_sealed)",
+        Backend::Postgres => "encode(api_key_sealed, 'hex')",
+    };
+    let rows =
+        x.s.sql_in_tenant(
+            x.tenant,
+            &format!(
+                "SELECT {hex} FROM carrier_accounts WHERE tenant_id = $1 AND carrier = '{carrier}'"
+            ),
+        )
+        .await;
+    rows[0][0].as_str().expect("sealed key").to_lowercase()
+}
+
+async fn carrier_accounts_are_edited_disabled_and_removed_by_a_stepped_up_admin(b: Backend) {
+    let x = setup(b).await;
+    connect_api(&x, "yamato").await;
+    let yamato = "/api/v1/carriers/accounts/yamato";
+    let list = || async { x.s.get("/api/v1/carriers/accounts", &x.sup.access).await };
+    let before = list().await;
+    assert_eq!(before.body[0]["enabled"], true, "{before:?}");
+    assert_eq!(before.body[0]["label"], Value::Null);
+    let key_before = sealed_key_hex(&x, b, "yamato").await;
+
+    // Packers and supervisors may not change or remove an account.
+    for tok in [&x.packer.access, &x.sup.access] {
+        refused_both(
+            &x,
+            yamato,
+            tok,
+            json!({"label": "本社契約"}),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    }
+    // Bad input: clear 422s and nothing changed.
+    let long = "長".repeat(81);
+    for body in [
+        json!({}),
+        json!({"base_url": "http://carrier.example"}),
+        json!({"customer_code": "  "}),
+        json!({"api_key": " "}),
+        json!({"label": long}),
+        json!({"label": "a\u{7}b"}),
+        json!({"sender": {"name": " ", "postal_code": "135-0061", "address_lines": [], "phone": "03"}}),
+        json!({"mode": "self_issue"}),
+        json!({"enabled": "no"}),
+        // One bad field refuses the good ones with it.
+        json!({"label": "本社契約", "base_url": "ftp://x"}),
+    ] {
+        let r =
+            x.s.call(
+                Method::PATCH,
+                yamato,
+                Some(&x.admin.access),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {r:?}");
+    }
+    for path in [
+        "/api/v1/carriers/accounts/sagawa",
+        "/api/v1/carriers/accounts/fedex",
+    ] {
+        refused_both(
+            &x,
+            path,
+            &x.admin.access,
+            json!({"label": "x"}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    assert_eq!(list().await.body, before.body, "nothing changed");
+    assert_eq!(sealed_key_hex(&x, b, "yamato").await, key_before);
+
+    // The carrier issues a new key (the old one stops working there): booking with the old key
+    // fails; rotated here, it books again. The key is never answered, sealed, and not in the audit.
+    x.sandbox
+        .control()
+        .register_carrier_customer(CarrierCustomerRegistration {
+            carrier: CarrierKind::Yamato,
+            customer_code: "0312345678".into(),
+            api_key: "yamato-rotated-key-secret".into(),
+        })
+        .expect("new key");
+    let (_, id) = packed_order(&x).await;
+    let book = format!("/api/v1/orders/{id}/packages/1/book");
+    let r =
+        x.s.post(&book, Some(&x.packer.access), json!({"carrier": "yamato"}))
+            .await;
+    assert!(r.status.is_client_error(), "the old key is refused: {r:?}");
+    let r =
+        x.s.call(
+            Method::PATCH,
+            yamato,
+            Some(&x.admin.access),
+            Some(json!({"api_key": "yamato-rotated-key-secret", "label": " 本社契約 ", "sender": {"name": "ジリアン物流 東京第二倉庫", "postal_code": "135-0062", "address_lines": ["東京都江東区東雲1-1-1"], "phone": "03-9999-0000"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert!(!r.body.to_string().contains("rotated-key"), "{r:?}");
+    assert_eq!(r.body["label"], "本社契約");
+    assert_eq!(r.body["sender"]["name"], "ジリアン物流 東京第二倉庫");
+    assert_eq!(r.body["customer_code"], "0312345678", "unchanged");
+    let key_after = sealed_key_hex(&x, b, "yamato").await;
+    assert_ne!(key_after, key_before, "the key was sealed anew");
+    let plain: String = b"yamato-rotated-key-secret"
+        .iter()
+        .map(|c| format!("{c:02x}"))
+        .collect();
+    assert!(!key_after.contains(&plain), "sealed at rest");
+
+    // Disabled: no new label is booked with it, and the carrier is not called.
+    let bookings = x.sandbox.control().carrier_bookings().len();
+    let r =
+        x.s.call(
+            Method::PATCH,
+            yamato,
+            Some(&x.admin.access),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["enabled"], false);
+    assert!(r.body["disabled_at"].is_string(), "{r:?}");
+    x.s.post(&book, Some(&x.packer.access), json!({"carrier": "yamato"}))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "carrier_disabled");
+    assert_eq!(x.sandbox.control().carrier_bookings().len(), bookings);
+    // Enabled again, it books with the rotated key.
+    let r =
+        x.s.call(
+            Method::PATCH,
+            yamato,
+            Some(&x.admin.access),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(r.body["enabled"], true, "{r:?}");
+    let r =
+        x.s.post(&book, Some(&x.packer.access), json!({"carrier": "yamato"}))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let tracking = r.body["tracking_number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    // Disabled after booking: the booked package keeps its label and booking.
+    x.s.call(
+        Method::PATCH,
+        yamato,
+        Some(&x.admin.access),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    let again =
+        x.s.post(&book, Some(&x.packer.access), json!({"carrier": "yamato"}))
+            .await;
+    assert_eq!(
+        again.body["tracking_number"],
+        tracking.as_str(),
+        "{again:?}"
+    );
+    assert_eq!(again.body["existing"], true);
+    let label =
+        x.s.http
+            .get(x.s.url(&format!("/api/v1/orders/{id}/packages/1/label")))
+            .bearer_auth(&x.packer.access)
+            .send()
+            .await
+            .expect("label");
+    assert_eq!(label.status(), StatusCode::OK);
+    // Removing it would orphan that history: refused, still listed.
+    x.s.call(Method::DELETE, yamato, Some(&x.admin.access), None)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "carrier_account_in_use");
+    assert_eq!(list().await.body[0]["carrier"], "yamato");
+
+    // A self-issue account has no API settings; unused, it can be removed.
+    let r = x
+        .s
+        .post(
+            "/api/v1/carriers/accounts",
+            Some(&x.admin.access),
+            json!({"carrier": "sagawa", "mode": "self_issue", "range_first": 40_000_000_000u64, "range_last": 40_000_000_999u64, "sender": sender(), "label": "佐川 自社発番"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(r.body["label"], "佐川 自社発番");
+    let sagawa = "/api/v1/carriers/accounts/sagawa";
+    x.s.call(
+        Method::PATCH,
+        sagawa,
+        Some(&x.admin.access),
+        Some(json!({"api_key": "k"})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "carrier_not_api");
+    // A stale step-up is refused for both, and changes nothing.
+    x.s.age_step_up(x.tenant).await;
+    refused_both(
+        &x,
+        sagawa,
+        &x.admin.access,
+        json!({"label": "x"}),
+        StatusCode::FORBIDDEN,
+        "step_up_required",
+    )
+    .await;
+    let v =
+        x.s.post(
+            "/api/v1/auth/mfa/verify",
+            Some(&x.admin.access),
+            json!({"code": code_now(&x.admin_totp, 1)}),
+        )
+        .await;
+    assert_eq!(v.status, StatusCode::OK, "{v:?}");
+    // Another tenant's admin: 404 for both, and acme's accounts are untouched.
+    let other = x.s.tenant("other").await;
+    let oa =
+        x.s.mfa_user(
+            "other",
+            other,
+            "admin@other.example",
+            wms_core::role::Role::Admin,
+        )
+        .await;
+    let ot = x.s.login("other", &oa).await;
+    let acme = list().await.body;
+    for path in [yamato, sagawa] {
+        refused_both(
+            &x,
+            path,
+            &ot.access,
+            json!({"enabled": false, "label": "theirs"}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    assert_eq!(list().await.body, acme);
+    let r =
+        x.s.call(Method::DELETE, sagawa, Some(&x.admin.access), None)
+            .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{r:?}");
+    let left = list().await;
+    assert_eq!(left.body.as_array().map(Vec::len), Some(1), "{left:?}");
+    x.s.call(Method::DELETE, sagawa, Some(&x.admin.access), None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+
+    let actions = x.s.audit_actions(x.tenant).await;
+    for a in [
+        "carrier_updated",
+        "carrier_disabled",
+        "carrier_enabled",
+        "carrier_removed",
+    ] {
+        assert!(actions.contains(&a.to_owned()), "{a} in {actions:?}");
+    }
+    let details =
+        x.s.sql_in_tenant(
+            x.tenant,
+            "SELECT COALESCE(detail, '') FROM audit_events WHERE tenant_id = $1",
+        )
+        .await;
+    assert!(
+        !format!("{details:?}").contains("rotated-key"),
+        "no key in the audit"
+    );
 }
