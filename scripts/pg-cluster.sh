@@ -231,6 +231,8 @@ ALTER ROLE wms_app LOGIN PASSWORD 'wms_app' NOSUPERUSER NOBYPASSRLS NOCREATEDB N
 SELECT 'CREATE DATABASE wms OWNER wms_owner'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'wms') \gexec
 ALTER DATABASE wms OWNER TO wms_owner;
+-- The tests drop their per-test databases WITH (FORCE), ending the app role's pooled sessions.
+GRANT pg_signal_backend TO wms_owner;
 EOF
 }
 

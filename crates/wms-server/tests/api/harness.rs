@@ -79,6 +79,47 @@ pub async fn fresh_pg_database() -> (String, String) {
     (with_db(&owner, &name), with_db(&app, &name))
 }
 
+/// The name of a database `fresh_pg_database` made, from a URL pointing at it; None for any other.
+fn test_database_name(url: &str) -> Option<&str> {
+    let tail = &url[url.rfind('/')? + 1..];
+    let name = tail.split('?').next().unwrap_or(tail);
+    let ours = name.starts_with("wms_t_")
+        && name[6..].len() == 32
+        && name[6..].bytes().all(|b| b.is_ascii_hexdigit());
+    ours.then_some(name)
+}
+
+/// Drop a per-test database at the end of the test, so a developer's cluster does not fill up
+/// (CI's machine is thrown away, a workstation's is not). The server's pool may still hold
+/// connections: `WITH (FORCE)` ends them (the owner role has `pg_signal_backend` on the test
+/// cluster, see scripts/pg-cluster.sh). Runs on its own thread and runtime, as `Drop` cannot
+/// await; a failure is reported, not raised, as it must not fail a test that passed.
+fn drop_test_database(name: &str) {
+    let Some((owner, _)) = pg_urls() else { return };
+    let name = name.to_owned();
+    let worker = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&owner)
+                .await
+                .map_err(|e| e.to_string())?;
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let r = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
+            conn.close().await.ok();
+            r.map(|_| ()).map_err(|e| format!("{name}: {e}"))
+        })
+    });
+    match worker.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("could not drop the test database {e}"),
+        Err(_) => eprintln!("dropping the test database panicked"),
+    }
+}
+
 pub struct TestServer {
     pub backend: Backend,
     pub base: String,
@@ -118,7 +159,14 @@ impl TestServer {
             settings.database_owner_url = Some(owner);
             settings.database_url = Some(app);
         }
+        let created = settings.database_owner_url.clone();
         tweak(&mut settings);
+        if created != settings.database_owner_url
+            && let Some(name) = created.as_deref().and_then(test_database_name)
+        {
+            // The test brought its own database: the one made above is not used.
+            drop_test_database(name);
+        }
         let tls = wms_server::tls::load_or_generate(&settings).expect("tls");
         let state = wms_server::build_state(settings.clone())
             .await
@@ -387,6 +435,15 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(r) = self.running.take() {
             r.abort();
+        }
+        if self.backend == Backend::Postgres
+            && let Some(name) = self
+                .settings
+                .database_owner_url
+                .as_deref()
+                .and_then(test_database_name)
+        {
+            drop_test_database(name);
         }
     }
 }
