@@ -350,6 +350,17 @@ impl ApiClient {
     }
 
     async fn send_once(&self, call: &Call) -> Result<RawResponse, ApiError> {
+        let answer = self.exchange(call).await?;
+        if (200..300).contains(&answer.status) {
+            return Ok(answer);
+        }
+        Err(answer.problem())
+    }
+
+    /// Sends the call once and returns the answer whatever its status (only a transport failure is
+    /// an error): for the one caller that reads more of a problem than its code (the login, whose
+    /// `mfa_enrollment_required` carries an enrolment token).
+    pub(crate) async fn exchange(&self, call: &Call) -> Result<RawResponse, ApiError> {
         let mut url = self.url(&call.path)?;
         if !call.query.is_empty() {
             let mut q = url.query_pairs_mut();
@@ -371,15 +382,22 @@ impl ApiClient {
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(transport_error)?.to_vec();
-        if status.is_success() {
-            return Ok(RawResponse {
-                request: format!("{} {}", call.method, call.path),
-                status: status.as_u16(),
-                headers,
-                body: bytes,
-            });
-        }
-        Err(problem(status, &bytes))
+        Ok(RawResponse {
+            request: format!("{} {}", call.method, call.path),
+            status: status.as_u16(),
+            headers,
+            body: bytes,
+        })
+    }
+}
+
+impl RawResponse {
+    /// The error an unsuccessful answer stands for.
+    pub(crate) fn problem(&self) -> ApiError {
+        problem(
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_GATEWAY),
+            &self.body,
+        )
     }
 }
 

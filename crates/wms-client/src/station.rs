@@ -19,12 +19,14 @@ use crate::model::{LabelRecipient, Order, Package, RecipientWire, Warehouse};
 use crate::outbox::{self, ReplayReport};
 use crate::print::PrintError;
 use crate::secrets::{self, SecretError, SecretStoreKind, StorePreference};
-use crate::session::{Session, SessionError, Tokens};
+use crate::session::{Session, SessionError};
 use crate::sync::{self, FEED_CURSOR, SyncEvent, SyncReport};
 use crate::tls::{Fingerprint, FingerprintError};
 use wms_core::fulfilment::{self, OrderEvent, OrderState, PackLine, PackRefusal, PackageInput};
 
+mod login_gates;
 mod printing;
+pub use login_gates::{Enrolment, Gate, PendingLogin, SignIn};
 pub use printing::{LabelSource, PrintOutcome, SlipOutcome};
 
 const CONFIG_FILE: &str = "station.json";
@@ -58,6 +60,19 @@ pub enum StationError {
     MfaEnrollmentRequired,
     #[error("this account must change its one-time password first")]
     PasswordChangeRequired,
+    /// A login stopped at a gate can no longer go on (its restricted token expired or was
+    /// revoked, or the gate was passed already).
+    #[error("this sign-in has expired: sign in again")]
+    LoginExpired,
+    #[error("this sign-in is at the {actual} step, not at {expected}")]
+    WrongLoginGate {
+        expected: login_gates::Gate,
+        actual: login_gates::Gate,
+    },
+    #[error("enter the current and the new password")]
+    PasswordRequired,
+    #[error("the new password and its repetition differ")]
+    PasswordMismatch,
     #[error(transparent)]
     Fingerprint(#[from] FingerprintError),
     #[error(transparent)]
@@ -135,6 +150,10 @@ impl StationError {
             StationError::MfaRequired => "mfa_required",
             StationError::MfaEnrollmentRequired => "mfa_enrollment_required",
             StationError::PasswordChangeRequired => "password_change_required",
+            StationError::LoginExpired => "login_expired",
+            StationError::WrongLoginGate { .. } => "wrong_login_gate",
+            StationError::PasswordRequired => "password_required",
+            StationError::PasswordMismatch => "password_mismatch",
             StationError::Fingerprint(_) => "bad_fingerprint",
             StationError::Api(e) => e.code(),
             StationError::Session(SessionError::Api(e)) => e.code(),
@@ -396,114 +415,18 @@ fn warn_if_fallback(kind: SecretStoreKind) {
 }
 
 impl Station {
-    /// Logs in (password, and TOTP when the account has MFA) and prepares the cache.
+    /// Logs in (password, and TOTP when the account has MFA) and prepares the cache. An account
+    /// that must first enrol MFA or change its password is refused with that gate's error; to go
+    /// through the gate instead, use [`Station::sign_in`].
     pub async fn login(
         data_dir: &Path,
         params: LoginParams,
         options: StationOptions,
     ) -> Result<Self, StationError> {
-        ensure_dir(data_dir)?;
-        let pin = params
-            .fingerprint
-            .as_deref()
-            .map(Fingerprint::parse)
-            .transpose()?;
-        let previous = read_config(data_dir)?;
-        let (installation_id, store) = match &previous {
-            Some(p) => (
-                p.installation_id.clone(),
-                secrets::open_kind(p.secret_store, &p.installation_id, data_dir)?,
-            ),
-            None => {
-                let id = uuid::Uuid::new_v4().simple().to_string();
-                let store = secrets::choose(options.secret_store, &id, data_dir)?;
-                (id, store)
-            }
-        };
-        warn_if_fallback(store.kind());
-        let config = StationConfig {
-            installation_id,
-            server: params.server.trim_end_matches('/').to_owned(),
-            fingerprint: pin.map(|p| p.to_hex()),
-            tenant: params.tenant.clone(),
-            secret_store: store.kind(),
-            allow_loopback_http: options.allow_loopback_http,
-        };
-        let api = api_for(&config)?;
-
-        let device = match store.get(DEVICE_ID)? {
-            Some(d) => String::from_utf8_lossy(&d).into_owned(),
-            None => {
-                let d = format!("station-{}", uuid::Uuid::new_v4());
-                store.set(DEVICE_ID, d.as_bytes())?;
-                d
-            }
-        };
-        let mut body = serde_json::json!({
-            "tenant": params.tenant,
-            "email": params.email,
-            "password": params.password.as_str(),
-            "device": device,
-            "device_name": crate::device::hostname(),
-        });
-        if let Some(code) = &params.totp {
-            body["totp"] = serde_json::Value::String(code.trim().to_owned());
+        match Self::sign_in(data_dir, &params, options).await? {
+            SignIn::SignedIn(station) => Ok(*station),
+            SignIn::Gate(pending) => Err(pending.refusal()),
         }
-        let tokens: Tokens = match api.json(Call::post("/api/v1/auth/login", body)).await {
-            Ok(t) => t,
-            Err(ApiError::Problem { code, .. }) if code == "mfa_required" => {
-                return Err(StationError::MfaRequired);
-            }
-            Err(ApiError::Problem { code, .. }) if code == "mfa_enrollment_required" => {
-                return Err(StationError::MfaEnrollmentRequired);
-            }
-            Err(ApiError::Problem { code, .. }) if code == "device_revoked" => {
-                return Err(crate::device::refused_at_login(data_dir, store.as_ref()));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if tokens.mfa_enrollment_required {
-            return Err(StationError::MfaEnrollmentRequired);
-        }
-        if tokens.password_change_required {
-            return Err(StationError::PasswordChangeRequired);
-        }
-        let session = Session::new(api, store);
-        session.install(&tokens)?;
-
-        let key = match session
-            .secrets()
-            .get(CACHE_KEY)?
-            .and_then(|k| CacheKey::from_bytes(&k))
-        {
-            Some(k) => k,
-            None => {
-                // A new key: whatever cache is on disk was sealed under a key we no longer have.
-                cache::remove_files(&data_dir.join(CACHE_FILE))?;
-                let k = CacheKey::generate();
-                session.secrets().set(CACHE_KEY, k.as_bytes())?;
-                k
-            }
-        };
-        let cache = Cache::open(&data_dir.join(CACHE_FILE), &key).await?;
-        let same_source = previous
-            .as_ref()
-            .is_some_and(|p| p.server == config.server && p.tenant == config.tenant);
-        if !same_source {
-            // Another server or tenant: the stored feed cursor means nothing there.
-            cache.delete_meta(FEED_CURSOR).await?;
-        }
-        write_config(data_dir, &config)?;
-        crate::device::clear_marker(data_dir)?;
-        tracing::info!(server = %config.server, tenant = %config.tenant, "logged in");
-        Ok(Self {
-            data_dir: data_dir.to_path_buf(),
-            config,
-            session,
-            cache,
-            options,
-            offline_at: AtomicI64::new(0),
-        })
     }
 
     /// Opens an installation that has logged in before (possibly offline).

@@ -15,6 +15,7 @@ mod connections;
 mod devices;
 mod feed;
 mod limits;
+mod login_gates;
 mod offline;
 mod printing;
 mod privacy;
