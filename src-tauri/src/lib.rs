@@ -133,6 +133,7 @@ mod office;
 mod privacy;
 mod receiving;
 mod slip;
+mod tray;
 pub mod updates;
 
 /// The codes after which this station's local data is gone (see wms-client's `device`).
@@ -413,8 +414,17 @@ async fn status_of(desk: &Desk) -> Result<StatusView> {
 }
 
 async fn emit_status(app: &AppHandle, desk: &Desk) {
-    if let Ok(s) = status_of(desk).await {
-        let _ = app.emit(STATION_STATUS, s);
+    match status_of(desk).await {
+        Ok(s) => {
+            let failed = tray::failed_count(s.recent.iter().map(|r| r.feedback.as_str()));
+            tray::show_failed(app, desk.settings().locale, failed);
+            let _ = app.emit(STATION_STATUS, s);
+        }
+        // Logged out: no dispatches of this station to warn about.
+        Err(e) if e.code == "not_logged_in" => {
+            tray::show_failed(app, desk.settings().locale, 0);
+        }
+        Err(_) => {}
     }
 }
 
@@ -1269,6 +1279,8 @@ pub fn run() {
             let handle = app.handle().clone();
             let dir = data_dir(&handle)?;
             let desk = tauri::async_runtime::block_on(Desk::open(dir));
+            let tray = tray::Tray::new(&handle, desk.settings().locale);
+            app.manage(tray);
             app.manage(desk);
             tauri::async_runtime::spawn(async move {
                 loop {
