@@ -72,3 +72,8 @@ pub const COMMANDS: &[&str] = &[
     "print_packing_slip",
     "save_export",
 ];
+    "login_enrol_start",
+    "login_enrol_confirm",
+    "login_enrol_sign_in",
+    "login_change_password",
+    "login_gate_cancel",

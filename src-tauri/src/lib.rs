@@ -129,6 +129,7 @@ macro_rules! with_station {
 // After `with_station!`, which its commands use.
 mod connections;
 mod export;
+mod login_gates;
 mod office;
 mod privacy;
 mod receiving;
@@ -229,6 +230,7 @@ async fn probe_server(server: String) -> Result<ServerProbe> {
 async fn login(
     app: AppHandle,
     desk: State<'_, Desk>,
+    gates: State<'_, login_gates::Gates>,
     server: String,
     fingerprint: String,
     tenant: String,
@@ -261,7 +263,8 @@ async fn login(
             password,
             totp: totp.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
         };
-        let station = Station::login(&desk.data_dir, params, options(&desk.settings())).await?;
+        let station =
+            login_gates::sign_in(&gates, &desk, &params, options(&desk.settings())).await?;
         desk.update_settings(|s| {
             s.last_email = Some(email.trim().to_owned());
             s.last_role = None;
@@ -1275,6 +1278,7 @@ pub fn run() {
         // Rust-side only: the UI is granted none of its commands (updates::update_* are the way).
         .plugin(tauri_plugin_updater::Builder::new().build())
         .manage(updates::Updates::default())
+        .manage(login_gates::Gates::default())
         .setup(|app| {
             let handle = app.handle().clone();
             let dir = data_dir(&handle)?;
@@ -1363,6 +1367,11 @@ pub fn run() {
             export::save_export,
         ])
         .run(tauri::generate_context!());
+            login_gates::login_enrol_start,
+            login_gates::login_enrol_confirm,
+            login_gates::login_enrol_sign_in,
+            login_gates::login_change_password,
+            login_gates::login_gate_cancel,
     if let Err(e) = result {
         tracing::error!(error = %e, "the app stopped with an error");
         std::process::exit(1);

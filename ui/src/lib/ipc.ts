@@ -571,3 +571,23 @@ export type SavedExport = { /** The file written, in full. */ path: string; byte
 export const exportIpc = {
   saveExport: (name: string, text: string) => call<SavedExport>('save_export', { name, text }),
 };
+
+// --- The login's gates: MFA enrolment and the forced password change. `login` refuses with
+// `mfa_enrollment_required` / `password_change_required` and the app keeps the stopped login (the UI
+// never holds its token). See docs/desktop-ipc.md.
+export type MfaEnrolment = {
+  /** The seed in base32, for manual entry. */
+  secret: string;
+  otpauthUri: string;
+  /** The QR code: `data:image/svg+xml;base64,…` of the server's SVG, to use as an image source only. */
+  qrDataUri: string;
+};
+
+export const loginGatesIpc = {
+  enrolStart: () => call<MfaEnrolment>('login_enrol_start'),
+  enrolConfirm: (code: string) => call<null>('login_enrol_confirm', { code }),
+  enrolSignIn: (code: string) => call<AppInfo>('login_enrol_sign_in', { code }),
+  changePassword: (current: string, next: string, repeat: string) =>
+    call<AppInfo>('login_change_password', { current, new: next, repeat }),
+  cancel: () => call<null>('login_gate_cancel'),
+};

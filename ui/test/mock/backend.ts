@@ -39,6 +39,8 @@ type Config = {
   movementEveryMs?: number;
   /** Run as inside the app (`isTauri()` true): exports go to save_export instead of a browser download. */
   tauriShell?: boolean;
+  /** The login stops at a gate: MFA enrolment, a password change, or enrolment then a password change. */
+  gate?: 'enrol' | 'password' | 'both';
 };
 
 const cfg: Config = ((window as unknown as { __MOCK_CONFIG__?: Config }).__MOCK_CONFIG__ ?? {}) as Config;
@@ -759,6 +761,60 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       const o = find(a.orderId);
       const barcode = String(a.barcode);
       const sku = SKUS[barcode];
+// The login's gates (docs/desktop-ipc.md): the confirming code is 123456, the next one 654321; the
+// current password is `secret`, a new one needs 12 characters.
+const GATE_CMDS = ['login_enrol_start', 'login_enrol_confirm', 'login_enrol_sign_in', 'login_change_password', 'login_gate_cancel'];
+const gates: { at: 'enrol' | 'next' | 'password' | null; started: boolean } = { at: null, started: false };
+const QR_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200" viewBox="0 0 4 4"><rect width="4" height="4" fill="#fff"/><rect width="2" height="2" fill="#000"/></svg>';
+function gateCommand(cmd: string, a: Obj): unknown {
+  if (cmd === 'login_gate_cancel') {
+    gates.at = null;
+    return null;
+  }
+  const expect = (at: typeof gates.at) => {
+    if (gates.at === null) throw fail('login_expired', 'no sign-in is waiting for this step');
+    if (gates.at !== at) throw fail('wrong_login_gate', `at ${gates.at}, not ${at}`);
+  };
+  const signedIn = () => {
+    gates.at = null;
+    state.loggedIn = true;
+    return info();
+  };
+  switch (cmd) {
+    case 'login_enrol_start':
+      expect('enrol');
+      gates.started = true;
+      return {
+        secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+        otpauthUri: 'otpauth://totp/Jilian%20WMS:sup%40example.jp?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Jilian%20WMS',
+        qrDataUri: `data:image/svg+xml;base64,${btoa(QR_SVG)}`,
+      };
+    case 'login_enrol_confirm':
+      expect('enrol');
+      if (!gates.started) throw fail('conflict', 'no MFA enrolment in progress');
+      if (a.code !== '123456') throw fail('mfa_invalid', 'TOTP invalid');
+      gates.at = 'next';
+      return null;
+    case 'login_enrol_sign_in':
+      expect('next');
+      if (a.code === '123456') throw fail('mfa_replayed', 'TOTP replayed');
+      if (a.code !== '654321') throw fail('mfa_invalid', 'TOTP invalid');
+      if (cfg.gate === 'both') {
+        gates.at = 'password';
+        throw fail('password_change_required', 'password change required');
+      }
+      return signedIn();
+    case 'login_change_password':
+      expect('password');
+      if (!a.current || !a.new) throw fail('password_required', 'enter the current and the new password');
+      if (a.new !== a.repeat) throw fail('password_mismatch', 'the new password and its repetition differ');
+      if (a.current !== 'secret') throw fail('invalid_credentials', 'invalid credentials');
+      if (String(a.new).length < 12) throw fail('weak_password', 'password must be at least 12 characters');
+      return signedIn();
+  }
+  throw fail('internal', `unknown command ${cmd}`);
+}
+
       if (!sku) throw fail('unknown_barcode', `unknown barcode ${barcode}`);
       const l = o.lines.find((x) => x.barcodes.includes(barcode));
       if (!l) throw fail('wrong_item', `${sku.sellerSku} is not on this order`);
@@ -766,6 +822,7 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
       if (l.lotTracked) {
         // Offline (wms-client's record_scan) a scan without its lot is recorded, and a lot cannot
         // be checked: the cached order does not carry its allocated lots.
+  if (GATE_CMDS.includes(cmd)) return gateCommand(cmd, a);
         if (!state.online) {
           if (a.lot != null) throw fail('lot_unverifiable_offline', `whether lot ${String(a.lot)} was allocated cannot be checked offline`);
         } else {
@@ -787,6 +844,11 @@ async function handle(cmd: string, a: Obj): Promise<unknown> {
     }
     case 'book_label': {
       if (!state.online) throw fail('label_unavailable_offline', 'a label can only be booked through the server');
+      if (cfg.gate) {
+        gates.at = cfg.gate === 'password' ? 'password' : 'enrol';
+        gates.started = false;
+        throw fail(gates.at === 'enrol' ? 'mfa_enrollment_required' : 'password_change_required', 'a gate before the session');
+      }
       const o = find(a.orderId);
       const p = o.packages.find((x) => x.seq === a.seq);
       if (!p) throw fail('bad_request', 'no such package');
