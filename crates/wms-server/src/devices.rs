@@ -11,6 +11,9 @@
 //!   with `POST /api/v1/devices/self/wiped`, which ends the device's sessions.
 //! - **Printer profile** (admin): label printer, label format and document printer, read by the
 //!   station from `GET /api/v1/devices/self`.
+//! - **Update channel** (admin + step-up, like a release's rollout: it decides which build a
+//!   station installs): the release channel the updater manifest offers the device when the
+//!   request names none; unset, the server's default (`stable`).
 
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -173,6 +176,16 @@ pub struct DeviceView {
     /// When the station last acknowledged a wipe.
     pub wiped_at: Option<String>,
     pub printer_profile: Option<PrinterProfile>,
+    /// The release channel its updates come from; null: the server's default (`stable`).
+    pub update_channel: Option<String>,
+}
+
+/// An admin's choice of a device's release channel.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChannelRequest {
+    /// A channel name (`a-z`, `0-9`, `-`, 1–32), or null for the server's default (`stable`).
+    pub channel: Option<String>,
 }
 
 /// What a station learns about itself.
@@ -207,12 +220,14 @@ type Row = (
     Option<i64>,
     Option<String>,
     i64,
+    Option<String>,
 );
 
 const SELECT: &str = "SELECT d.id, d.name, d.first_seen, d.last_seen, d.last_user_id, d.revoked_at, d.revoked_by, \
      d.wipe_requested_at, d.wipe_requested_by, d.wiped_at, d.printer_profile, \
      (SELECT COUNT(*) FROM sessions s WHERE s.tenant_id = d.tenant_id AND s.device = d.id \
-        AND s.revoked_at IS NULL AND s.refresh_expires_at > $2) \
+        AND s.revoked_at IS NULL AND s.refresh_expires_at > $2), \
+     d.update_channel \
      FROM devices d WHERE d.tenant_id = $1";
 
 fn profile_from(text: Option<String>) -> Result<Option<PrinterProfile>, ApiError> {
@@ -221,7 +236,21 @@ fn profile_from(text: Option<String>) -> Result<Option<PrinterProfile>, ApiError
 }
 
 fn view(r: Row) -> Result<DeviceView, ApiError> {
-    let (id, name, first, last, user, rev_at, rev_by, wipe_at, wipe_by, wiped, profile, active) = r;
+    let (
+        id,
+        name,
+        first,
+        last,
+        user,
+        rev_at,
+        rev_by,
+        wipe_at,
+        wipe_by,
+        wiped,
+        profile,
+        active,
+        channel,
+    ) = r;
     Ok(DeviceView {
         id,
         name,
@@ -237,6 +266,7 @@ fn view(r: Row) -> Result<DeviceView, ApiError> {
         wipe_requested_by: wipe_by,
         wiped_at: wiped.map(rfc3339),
         printer_profile: profile_from(profile)?,
+        update_channel: channel,
     })
 }
 
@@ -467,6 +497,49 @@ pub async fn set_printer_profile(
         .await?;
     let actor = auth.ctx.actor();
     audited_view(auth, &actor, AuditAction::DeviceProfileChanged, &id, json).await
+}
+
+#[utoipa::path(put, path = "/api/v1/devices/{id}/update-channel", tag = "devices", security(("bearer" = [])), request_body = UpdateChannelRequest,
+    params(("id" = String, Path, description = "device id"), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, description = "the device's updates now come from this channel (null: the server's default)", body = DeviceView),
+        (status = 400, body = Problem), (status = 403, description = "admin with a fresh MFA step-up only (`step_up_required`)", body = Problem),
+        (status = 404, body = Problem), (status = 422, description = "`validation_failed`: not a channel name", body = Problem)))]
+pub async fn set_update_channel(
+    auth: Authorized<req::ManageUsersStepUp>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateChannelRequest>,
+) -> Result<axum::Json<DeviceView>, ApiError> {
+    let channel = body
+        .channel
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if let Some(c) = channel {
+        wms_core::release::check_channel(c).map_err(|e| ApiError::Validation(e.to_string()))?;
+    }
+    let (mut auth, _) = require_device(auth, &id).await?;
+    let (tid, conn) = auth.tx.split();
+    sqlx::query("UPDATE devices SET update_channel = $1 WHERE tenant_id = $2 AND id = $3")
+        .bind(channel)
+        .bind(tid)
+        .bind(&id)
+        .execute(conn)
+        .await?;
+    let actor = auth.ctx.actor();
+    let detail = format!("update channel: {}", channel.unwrap_or("(the default)"));
+    audited_view(auth, &actor, AuditAction::DeviceProfileChanged, &id, detail).await
+}
+
+/// The release channel an admin put this device on, if any.
+pub async fn update_channel_of(tx: &mut TenantTx, id: &str) -> Result<Option<String>, ApiError> {
+    let (tid, conn) = tx.split();
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT update_channel FROM devices WHERE tenant_id = $1 AND id = $2")
+            .bind(tid)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|r| r.0))
 }
 
 /// Records an admin's action on a device, then answers with the device as it now is.

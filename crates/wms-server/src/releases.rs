@@ -98,7 +98,7 @@ pub struct ReleaseQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestQuery {
-    /// Default `stable`.
+    /// Default: the channel an admin put the calling device on, else `stable`.
     pub channel: Option<String>,
 }
 

@@ -145,6 +145,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::devices::revoke_device))
         .routes(routes!(crate::devices::wipe_device))
         .routes(routes!(crate::devices::set_printer_profile))
+        .routes(routes!(crate::devices::set_update_channel))
         .routes(routes!(amazon_api::retry_feedback))
         .routes(routes!(amazon_api::mark_feedback_handled))
         .routes(routes!(orders_api::list_returns, orders_api::create_return))

@@ -103,7 +103,7 @@ pub async fn change(
 #[utoipa::path(get, path = "/api/v1/updates/{platform}/{current_version}", tag = "releases", security(("bearer" = [])),
     params(("platform" = String, Path, description = "updater target, e.g. `linux-x86_64`, `linux-x86_64-deb`, `windows-x86_64`, `darwin-aarch64`"),
         ("current_version" = String, Path, description = "the running app's SemVer version"), ManifestQuery),
-    responses((status = 200, description = "tauri-plugin-updater's JSON: the newest release of the channel offered to this device (its session's device id, else the user)", body = UpdateManifest),
+    responses((status = 200, description = "tauri-plugin-updater's JSON: the newest release of the channel offered to this device (its session's device id, else the user); the channel is `?channel=`, else the device's (set by an admin), else `stable`", body = UpdateManifest),
         (status = 204, description = "nothing newer for this device"),
         (status = 401, body = Problem),
         (status = 422, description = "`validation_failed`: the platform, version or channel does not parse", body = Problem)))]
@@ -115,11 +115,15 @@ pub async fn manifest(
     let invalid = |e: wms_core::release::ReleaseError| ApiError::Validation(e.to_string());
     wms_core::release::check_platform(&platform).map_err(invalid)?;
     let current: Version = current.parse().map_err(invalid)?;
-    let channel = releases::channel_or_default(q.channel.as_deref())?;
     let session = auth.ctx.session.to_string();
-    let device = crate::devices::of_session(&mut auth.tx, &session)
-        .await?
-        .unwrap_or_else(|| auth.ctx.actor());
+    let station = crate::devices::of_session(&mut auth.tx, &session).await?;
+    // The channel asked for, else the one an admin put this device on, else the default.
+    let assigned = match (&q.channel, &station) {
+        (None, Some(d)) => crate::devices::update_channel_of(&mut auth.tx, d).await?,
+        _ => None,
+    };
+    let channel = releases::channel_or_default(q.channel.as_deref().or(assigned.as_deref()))?;
+    let device = station.unwrap_or_else(|| auth.ctx.actor());
     let found = releases::manifest(&mut auth.tx, channel, &platform, &current, &device).await?;
     Ok(match found {
         Some(m) => axum::Json(m).into_response(),

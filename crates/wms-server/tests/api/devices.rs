@@ -356,6 +356,7 @@ async fn devices_of_another_tenant_are_not_found(b: Backend) {
             "printer-profile",
             json!({"label_format": "zpl203"}),
         ),
+        (Method::PUT, "update-channel", json!({"channel": "beta"})),
     ];
     for (method, action, body) in &matrix {
         s.call(

@@ -18,6 +18,7 @@ both_backends!(
     releases_manifest_offers_the_newest_release_meant_for_the_device,
     releases_change_rollout_and_pause_audited_and_versioned,
     releases_of_another_tenant_never_appear,
+    releases_a_device_put_on_a_channel_is_offered_that_channel,
 );
 
 /// The base64 of a minisign `.sig` file, shaped as `tauri signer sign` writes it.
@@ -609,4 +610,118 @@ async fn releases_of_another_tenant_never_appear(b: Backend) {
     assert_eq!(list.body[0]["rollout_percent"], 100);
     assert_eq!(list.body[0]["id"], their_id.as_str());
     assert_ne!(mine["id"], list.body[0]["id"]);
+}
+
+async fn releases_a_device_put_on_a_channel_is_offered_that_channel(b: Backend) {
+    let x = setup(b).await;
+    let s = &x.s;
+    x.published(release("1.4.0", 100, &["linux-x86_64"])).await;
+    let mut beta = release("1.5.0-beta.1", 100, &["linux-x86_64"]);
+    beta["channel"] = json!("beta");
+    x.published(beta).await;
+    let pilot = x.station(Some("station-pilot")).await;
+    let other = x.station(Some("station-other")).await;
+    let path = "/api/v1/devices/station-pilot/update-channel";
+    let put =
+        async |token: &str, body: Value| s.call(Method::PUT, path, Some(token), Some(body)).await;
+    let version = |r: &Resp| r.body["version"].as_str().unwrap_or_default().to_owned();
+
+    // By default every station reads `stable`.
+    assert_eq!(
+        version(&manifest(s, &pilot, "linux-x86_64", "1.0.0").await),
+        "1.4.0"
+    );
+
+    // Refused, and nothing changed: a supervisor or packer, a stale step-up, a bad name, a field
+    // that is not there, another device id.
+    let before = x.audited("device_profile_changed").await;
+    for who in [&x.sup.access, &pilot] {
+        put(who, json!({"channel": "beta"}))
+            .await
+            .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+    for bad in [
+        json!({"channel": "Beta Ring"}),
+        json!({"channel": "b".repeat(33)}),
+        json!({"channel": "beta", "colour": "red"}),
+    ] {
+        put(&x.admin.access, bad)
+            .await
+            .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+    s.call(
+        Method::PUT,
+        "/api/v1/devices/station-nobody/update-channel",
+        Some(&x.admin.access),
+        Some(json!({"channel": "beta"})),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    s.age_step_up(x.tenant).await;
+    put(&x.admin.access, json!({"channel": "beta"}))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "step_up_required");
+    assert_eq!(x.audited("device_profile_changed").await, before);
+    assert_eq!(
+        version(&manifest(s, &pilot, "linux-x86_64", "1.0.0").await),
+        "1.4.0"
+    );
+
+    // After a fresh TOTP: the pilot station is offered beta, the others still stable.
+    let totp = x.admin_user.totp.as_deref().expect("totp");
+    let v = s
+        .post(
+            "/api/v1/auth/mfa/verify",
+            Some(&x.admin.access),
+            json!({"code": code_now(totp, 1)}),
+        )
+        .await;
+    assert_eq!(v.status, StatusCode::OK, "{v:?}");
+    let r = put(&x.admin.access, json!({"channel": "beta"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["id"], "station-pilot");
+    assert_eq!(r.body["update_channel"], "beta");
+    let list = s.get("/api/v1/devices", &x.admin.access).await;
+    let row = |id: &str| {
+        list.body
+            .as_array()
+            .and_then(|l| l.iter().find(|d| d["id"] == id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(row("station-pilot")["update_channel"], "beta", "{list:?}");
+    assert_eq!(row("station-other")["update_channel"], Value::Null);
+    assert_eq!(
+        version(&manifest(s, &pilot, "linux-x86_64", "1.0.0").await),
+        "1.5.0-beta.1"
+    );
+    assert_eq!(
+        version(&manifest(s, &other, "linux-x86_64", "1.0.0").await),
+        "1.4.0"
+    );
+    // A channel the request names still wins.
+    let r = s
+        .get("/api/v1/updates/linux-x86_64/1.0.0?channel=stable", &pilot)
+        .await;
+    assert_eq!(version(&r), "1.4.0");
+    assert_eq!(x.audited("device_profile_changed").await, before + 1);
+    let rows = s
+        .sql_in_tenant(
+            x.tenant,
+            "SELECT detail, target FROM audit_events WHERE tenant_id = $1 AND action = 'device_profile_changed'",
+        )
+        .await;
+    assert_eq!(rows[0][0], "update channel: beta");
+    assert_eq!(rows[0][1], "device:station-pilot");
+
+    // Null (or blank) puts it back on the default.
+    for back in [json!({"channel": null}), json!({"channel": " "})] {
+        let r = put(&x.admin.access, back).await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        assert_eq!(r.body["update_channel"], Value::Null);
+    }
+    assert_eq!(
+        version(&manifest(s, &pilot, "linux-x86_64", "1.0.0").await),
+        "1.4.0"
+    );
 }
