@@ -1,5 +1,7 @@
 //! The admin's Connections screen: Amazon seller authorizations (connect, sync now, revoke, purge
-//! PII) with their shipment-feedback counts, and carrier accounts (list, connect). Thin commands
+//! PII) with their shipment-feedback counts and queue (a failed confirmation marked handled;
+//! retried with `feedback_retry`), and carrier accounts (list, connect, change — label, endpoint,
+//! customer code, key rotation, sender —, disable, enable, remove). Thin commands
 //! over `wms_client::connections`; the form's shape is checked here, the rules are the server's,
 //! and its codes reach the UI unchanged. The secrets the admin types (LWA client secret, refresh
 //! token, carrier API key) are moved into wiped-on-drop strings, left out of `Debug` and of every
@@ -7,7 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 use tauri::State;
-use wms_client::connections::{self as conn, NewAuthorization, NewCarrierAccount, Sender};
+use wms_client::connections::{
+    self as conn, CarrierAccountChange, NewAuthorization, NewCarrierAccount, Sender,
+};
 use zeroize::Zeroizing;
 
 use crate::error::{AppError, Result};
@@ -130,6 +134,10 @@ pub struct CarrierAccountView {
     range_warning: bool,
     sender: SenderView,
     created_at: Option<String>,
+    label: Option<String>,
+    enabled: bool,
+    disabled_at: Option<String>,
+    updated_at: Option<String>,
 }
 
 impl From<conn::CarrierAccount> for CarrierAccountView {
@@ -149,6 +157,10 @@ impl From<conn::CarrierAccount> for CarrierAccountView {
                 phone: a.sender.phone,
             },
             created_at: a.created_at,
+            label: a.label,
+            enabled: a.enabled,
+            disabled_at: a.disabled_at,
+            updated_at: a.updated_at,
         }
     }
 }
@@ -228,6 +240,8 @@ pub struct CarrierConnectInput {
     #[serde(default)]
     range_last: Option<u64>,
     sender: SenderView,
+    #[serde(default)]
+    label: Option<String>,
 }
 
 impl std::fmt::Debug for CarrierConnectInput {
@@ -239,11 +253,13 @@ impl std::fmt::Debug for CarrierConnectInput {
     }
 }
 
+/// A typed secret moved into a string wiped on drop; blank is none.
+fn secret(v: Option<String>) -> Option<Zeroizing<String>> {
+    v.map(Zeroizing::new).filter(|k| !k.trim().is_empty())
+}
+
 fn new_carrier_account(i: CarrierConnectInput) -> Result<NewCarrierAccount> {
-    let api_key = i
-        .api_key
-        .map(Zeroizing::new)
-        .filter(|k| !k.trim().is_empty());
+    let api_key = secret(i.api_key);
     let (base_url, customer_code, api_key, range_first, range_last) = match i.mode.as_str() {
         "api" => (
             given(i.base_url),
@@ -267,19 +283,64 @@ fn new_carrier_account(i: CarrierConnectInput) -> Result<NewCarrierAccount> {
         api_key,
         range_first,
         range_last,
-        sender: Sender {
-            name: i.sender.name.trim().to_owned(),
-            postal_code: i.sender.postal_code.trim().to_owned(),
-            address_lines: i
-                .sender
-                .address_lines
-                .iter()
-                .map(|l| l.trim().to_owned())
-                .filter(|l| !l.is_empty())
-                .collect(),
-            phone: i.sender.phone.trim().to_owned(),
-        },
+        sender: sender_of(i.sender),
+        label: given(i.label),
     })
+}
+
+/// The sender as typed, trimmed, its empty address lines dropped.
+fn sender_of(s: SenderView) -> Sender {
+    Sender {
+        name: s.name.trim().to_owned(),
+        postal_code: s.postal_code.trim().to_owned(),
+        address_lines: s
+            .address_lines
+            .iter()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        phone: s.phone.trim().to_owned(),
+    }
+}
+
+/// The edit form of a carrier account (camelCase): what is null or blank is left as it is, except
+/// `label`, where an empty text removes it. A new `apiKey` rotates the key. Its `Debug` leaves the
+/// key out.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarrierUpdateInput {
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    customer_code: Option<String>,
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    sender: Option<SenderView>,
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
+impl std::fmt::Debug for CarrierUpdateInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CarrierUpdateInput")
+            .field("label", &self.label)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+fn carrier_change(i: CarrierUpdateInput) -> CarrierAccountChange {
+    CarrierAccountChange {
+        label: i.label.map(|l| l.trim().to_owned()),
+        base_url: given(i.base_url),
+        customer_code: given(i.customer_code),
+        api_key: secret(i.api_key),
+        sender: i.sender.map(sender_of),
+        enabled: i.enabled,
+    }
 }
 
 /// The tenant's Amazon seller authorizations (admin).
@@ -388,6 +449,33 @@ pub async fn carrier_connect(
     with_station!(desk, |s| Ok(s.connect_carrier(&a).await?.into()))
 }
 
+/// Changes a carrier account (admin, step-up): label, endpoint, customer code, a new API key,
+/// sender, enabled. The key is not in the answer.
+#[tauri::command]
+pub async fn carrier_update(
+    desk: State<'_, Desk>,
+    carrier: String,
+    input: CarrierUpdateInput,
+) -> Result<CarrierAccountView> {
+    let change = carrier_change(input);
+    with_station!(desk, |s| Ok(s
+        .update_carrier(carrier.trim(), &change)
+        .await?
+        .into()))
+}
+
+/// Removes a carrier account nothing was booked with (admin, step-up).
+#[tauri::command]
+pub async fn carrier_remove(desk: State<'_, Desk>, carrier: String) -> Result<()> {
+    with_station!(desk, |s| Ok(s.remove_carrier(carrier.trim()).await?))
+}
+
+/// Marks a failed shipment confirmation handled (supervisor or admin).
+#[tauri::command]
+pub async fn feedback_handled(desk: State<'_, Desk>, order_id: String, seq: i64) -> Result<()> {
+    with_station!(desk, |s| Ok(s.feedback_handled(&order_id, seq).await?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,5 +533,30 @@ mod tests {
             new_carrier_account(form("fax")).unwrap_err().code,
             "validation_failed"
         );
+    }
+
+    #[test]
+    fn an_edit_sends_what_was_typed_and_keeps_the_key_out_of_debug() {
+        let i: CarrierUpdateInput = serde_json::from_value(serde_json::json!({
+            "label": " 本社契約 ", "baseUrl": " ", "customerCode": null,
+            "apiKey": "rotated-xyz", "enabled": false
+        }))
+        .unwrap();
+        assert!(!format!("{i:?}").contains("xyz"));
+        let c = carrier_change(i);
+        assert!(!format!("{c:?}").contains("xyz"));
+        assert_eq!(c.label.as_deref(), Some("本社契約"));
+        assert!(c.base_url.is_none() && c.customer_code.is_none() && c.sender.is_none());
+        assert_eq!(
+            c.api_key.as_deref().map(String::as_str),
+            Some("rotated-xyz")
+        );
+        assert_eq!(c.enabled, Some(false));
+        // A blank key is no rotation; an empty label removes it.
+        let blank: CarrierUpdateInput =
+            serde_json::from_value(serde_json::json!({"label": "", "apiKey": "  "})).unwrap();
+        let c = carrier_change(blank);
+        assert!(c.api_key.is_none());
+        assert_eq!(c.label.as_deref(), Some(""));
     }
 }

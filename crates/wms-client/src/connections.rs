@@ -1,9 +1,11 @@
 //! The admin's connections: Amazon seller authorizations (connect, sync now, revoke, purge the
 //! recipient PII of a revoked one), the shipment-feedback queue, and carrier accounts (connect,
-//! list). Connecting, revoking and purging need a fresh MFA step-up (`step_up_required`
-//! otherwise); the server checks every rule and its codes (`validation_failed`, `conflict`,
-//! `already_revoked`, `authorization_active`, `authorization_revoked`, `amazon_sync_failed`,
-//! `invalid_range`) reach the caller unchanged.
+//! list, change — label, endpoint, customer code, key rotation, sender —, disable, enable,
+//! remove). Connecting, changing, revoking, removing and purging need a fresh MFA step-up
+//! (`step_up_required` otherwise); the server checks every rule and its codes
+//! (`validation_failed`, `conflict`, `already_revoked`, `authorization_active`,
+//! `authorization_revoked`, `amazon_sync_failed`, `invalid_range`, `carrier_not_api`,
+//! `carrier_account_in_use`, `not_found`) reach the caller unchanged.
 //!
 //! The secrets an admin types (an LWA client secret, a refresh token, a carrier API key) are held
 //! in [`Zeroizing`] strings, left out of `Debug` and of the traces, and sent to the server in one
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
+use crate::api::Call;
 use crate::office::segment;
 use crate::station::{Station, StationError};
 
@@ -220,6 +223,77 @@ pub struct CarrierAccount {
     pub sender: Sender,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// The admin's name for the account.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// False once disabled (no new labels); an older server, which cannot disable, sends none.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub disabled_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// A change to a carrier account (`PATCH /api/v1/carriers/accounts/{carrier}`): only what is
+/// `Some` is sent. A new `api_key` rotates the key. Not `Clone`: the key exists once.
+#[derive(Default)]
+pub struct CarrierAccountChange {
+    /// Empty removes the label.
+    pub label: Option<String>,
+    pub base_url: Option<String>,
+    pub customer_code: Option<String>,
+    pub api_key: Option<Zeroizing<String>>,
+    pub sender: Option<Sender>,
+    pub enabled: Option<bool>,
+}
+
+impl std::fmt::Debug for CarrierAccountChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CarrierAccountChange")
+            .field("label", &self.label)
+            .field("enabled", &self.enabled)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl CarrierAccountChange {
+    fn body(&self) -> Value {
+        let fields = [
+            ("label", self.label.as_deref().map(Value::from)),
+            ("base_url", self.base_url.as_deref().map(Value::from)),
+            (
+                "customer_code",
+                self.customer_code.as_deref().map(Value::from),
+            ),
+            (
+                "api_key",
+                self.api_key.as_deref().map(|k| Value::from(k.as_str())),
+            ),
+            ("sender", self.sender.as_ref().map(|s| json!(s))),
+            ("enabled", self.enabled.map(Value::from)),
+        ];
+        with_given(json!({}), fields)
+    }
+}
+
+/// `v` with the fields that are given (`Some`) set: the server tells an absent field from a null.
+fn with_given<const N: usize>(mut v: Value, fields: [(&str, Option<Value>); N]) -> Value {
+    for (k, val) in fields {
+        if let Some(val) = val {
+            v[k] = val;
+        }
+    }
+    v
+}
+
+fn carrier_path(carrier: &str) -> String {
+    format!("/api/v1/carriers/accounts/{}", segment(carrier))
 }
 
 /// A carrier account to connect (`POST /api/v1/carriers/accounts`): `api` mode takes the base
@@ -233,6 +307,8 @@ pub struct NewCarrierAccount {
     pub range_first: Option<u64>,
     pub range_last: Option<u64>,
     pub sender: Sender,
+    /// A name for the account (「本社契約」).
+    pub label: Option<String>,
 }
 
 impl std::fmt::Debug for NewCarrierAccount {
@@ -247,7 +323,7 @@ impl std::fmt::Debug for NewCarrierAccount {
 
 impl NewCarrierAccount {
     fn body(&self) -> Value {
-        let mut v = json!({
+        let v = json!({
             "carrier": self.carrier,
             "mode": self.mode,
             "sender": self.sender,
@@ -264,13 +340,9 @@ impl NewCarrierAccount {
             ),
             ("range_first", self.range_first.map(Value::from)),
             ("range_last", self.range_last.map(Value::from)),
+            ("label", self.label.as_deref().map(Value::from)),
         ];
-        for (k, val) in fields {
-            if let Some(val) = val {
-                v[k] = val;
-            }
-        }
-        v
+        with_given(v, fields)
     }
 }
 
@@ -346,6 +418,36 @@ impl Station {
     ) -> Result<CarrierAccount, StationError> {
         self.post_json("/api/v1/carriers/accounts", a.body()).await
     }
+
+    /// Changes a carrier account (admin, after a step-up): its label, endpoint, customer code,
+    /// key (rotated), printed sender, or enabled. `carrier_not_api` for API settings of a
+    /// self-issue account; `not_found` for a carrier the tenant has no account with.
+    #[tracing::instrument(skip_all)]
+    pub async fn update_carrier(
+        &self,
+        carrier: &str,
+        change: &CarrierAccountChange,
+    ) -> Result<CarrierAccount, StationError> {
+        self.patch_json(&carrier_path(carrier), change.body()).await
+    }
+
+    /// Removes a carrier account nothing was booked with (admin, after a step-up);
+    /// `carrier_account_in_use` once labels were booked with it (disable it instead).
+    pub async fn remove_carrier(&self, carrier: &str) -> Result<(), StationError> {
+        let path = carrier_path(carrier);
+        let key = uuid::Uuid::now_v7().to_string();
+        self.session()
+            .raw(|t| {
+                Call {
+                    method: reqwest::Method::DELETE,
+                    ..Call::get(path.as_str())
+                }
+                .idempotency_key(&key)
+                .bearer(t)
+            })
+            .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -412,6 +514,7 @@ mod tests {
             range_first: None,
             range_last: None,
             sender: sender(),
+            label: None,
         };
         assert!(!format!("{c:?}").contains("xyz"));
         let body = c.body();
@@ -430,11 +533,38 @@ mod tests {
             range_first: Some(100_000),
             range_last: Some(199_999),
             sender: sender(),
+            label: Some("佐川 自社発番".into()),
         };
         let body = c.body();
         assert_eq!(body["range_first"], 100_000);
         assert!(body.get("api_key").is_none() && body.get("base_url").is_none());
         assert_eq!(body["sender"]["address_lines"][0], "東京都江東区豊洲3-3-3");
+        assert_eq!(body["label"], "佐川 自社発番");
+    }
+
+    #[test]
+    fn a_change_sends_only_what_changes_and_never_prints_the_key() {
+        let c = CarrierAccountChange {
+            api_key: Some(Zeroizing::new("rotated-xyz".into())),
+            enabled: Some(false),
+            ..CarrierAccountChange::default()
+        };
+        assert!(!format!("{c:?}").contains("xyz"));
+        assert_eq!(
+            c.body(),
+            json!({"api_key": "rotated-xyz", "enabled": false})
+        );
+        let s = CarrierAccountChange {
+            label: Some(String::new()),
+            sender: Some(sender()),
+            ..CarrierAccountChange::default()
+        };
+        let body = s.body();
+        assert_eq!(body["label"], "");
+        assert_eq!(body["sender"]["postal_code"], "135-0061");
+        assert!(body.get("enabled").is_none() && body.get("api_key").is_none());
+        assert_eq!(carrier_path("sagawa"), "/api/v1/carriers/accounts/sagawa");
+        assert_eq!(carrier_path("a/b"), "/api/v1/carriers/accounts/a%2Fb");
     }
 
     #[test]
@@ -448,6 +578,13 @@ mod tests {
         .unwrap();
         assert!(a.range_warning);
         assert_eq!((a.range_used, a.range_total), (Some(95), Some(100)));
+        assert!(a.enabled, "an older server's account is enabled");
+        let d: CarrierAccount = serde_json::from_str(
+            r#"{"carrier":"yamato","mode":"api","label":"本社契約","enabled":false,
+                "disabled_at":"2026-11-29T00:00:00Z","updated_at":"2026-11-29T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert!(!d.enabled && d.label.as_deref() == Some("本社契約"));
         let f: FeedbackRow = serde_json::from_str(
             r#"{"order_id":"o1","external_id":"250-1","package_seq":1,"tracking_number":null,
                 "feedback":{"status":"failed","reason":"InvalidTrackingNumber"},"attempts":3,

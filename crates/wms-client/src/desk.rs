@@ -208,6 +208,39 @@ pub struct DeviceView {
     pub wiped_at: Option<String>,
     #[serde(default)]
     pub printer_profile: Option<crate::device::PrinterProfile>,
+    /// The release channel its updates come from (`None`: the server's default, `stable`).
+    #[serde(default)]
+    pub update_channel: Option<String>,
+}
+
+/// A device's release channel as an admin typed it: blank is the server's default (`None`),
+/// anything else must be a channel name by the server's rule (`wms_core::release`), checked
+/// before the step-up is asked for.
+pub fn update_channel(
+    channel: Option<&str>,
+) -> Result<Option<&str>, crate::releases::ReleaseInputError> {
+    match channel.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => {
+            wms_core::release::check_channel(c)?;
+            Ok(Some(c))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `/api/v1/devices/{id}/{action}` for a device id by the server's rule (so an id cannot reach
+/// another endpoint through the path).
+fn device_path(id: &str, action: &str) -> Result<String, StationError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if ok {
+        Ok(format!("/api/v1/devices/{id}/{action}"))
+    } else {
+        Err(ApiError::BadUrl(format!("device id {id:?}")).into())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -234,6 +267,23 @@ impl Station {
         Ok(self
             .session()
             .json(|t| Call::post(path, body.clone()).idempotency_key(&k).bearer(t))
+            .await?)
+    }
+
+    /// A PATCH (a partial change), with one idempotency key for the call and its retries.
+    pub(crate) async fn patch_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<T, StationError> {
+        let k = key();
+        Ok(self
+            .session()
+            .json(|t| {
+                Call::patch(path, body.clone())
+                    .idempotency_key(&k)
+                    .bearer(t)
+            })
             .await?)
     }
 
@@ -492,6 +542,15 @@ impl Station {
         self.post_unit(&path, serde_json::Value::Null).await
     }
 
+    /// Marks a failed shipment confirmation handled (dealt with at Amazon by hand).
+    pub async fn feedback_handled(&self, order_id: &str, seq: i64) -> Result<(), StationError> {
+        let path = format!(
+            "/api/v1/orders/{}/packages/{seq}/feedback/handled",
+            crate::office::segment(order_id)
+        );
+        self.post_unit(&path, serde_json::Value::Null).await
+    }
+
     pub async fn users(&self) -> Result<Vec<UserInfo>, StationError> {
         self.get_json("/api/v1/users", &[]).await
     }
@@ -544,6 +603,28 @@ impl Station {
             .raw(|t| Call::put(path.as_str(), body.clone()).bearer(t))
             .await?;
         Ok(())
+    }
+
+    /// Puts a device on a release channel, `None` back on the server's default (admin, step-up:
+    /// `step_up_required`). The answer is the device as the server now has it.
+    pub async fn set_device_update_channel(
+        &self,
+        id: &str,
+        channel: Option<&str>,
+    ) -> Result<DeviceView, StationError> {
+        let path = device_path(id, "update-channel")?;
+        let channel = update_channel(channel)
+            .map_err(|e| ApiError::BadUrl(format!("update channel: {e}")))?;
+        let body = serde_json::json!({ "channel": channel });
+        let k = key();
+        Ok(self
+            .session()
+            .json(|t| {
+                Call::put(path.as_str(), body.clone())
+                    .idempotency_key(&k)
+                    .bearer(t)
+            })
+            .await?)
     }
 
     /// Checks the tenant's audit hash chain.

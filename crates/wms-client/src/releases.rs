@@ -20,7 +20,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::api::{ApiError, Call};
+use crate::api::ApiError;
 use crate::station::{Station, StationError};
 use crate::tls;
 use wms_core::release as rule;
@@ -267,15 +267,7 @@ impl Station {
     ) -> Result<Release, StationError> {
         let path = release_path(id)?;
         let body = serde_json::to_value(change).unwrap_or_default();
-        let key = uuid::Uuid::now_v7().to_string();
-        Ok(self
-            .session()
-            .json(|t| {
-                Call::patch(path.as_str(), body.clone())
-                    .idempotency_key(&key)
-                    .bearer(t)
-            })
-            .await?)
+        self.patch_json(&path, body).await
     }
 
     /// Offers a release to `percent` % of the stations (0–100).

@@ -54,11 +54,11 @@ pub enum StationError {
     NotLoggedIn,
     #[error("this account needs a TOTP code: pass --totp CODE")]
     MfaRequired,
-    #[error(
-        "this account has not enrolled MFA yet: enrol it first (in the desktop app or the API)"
-    )]
+    #[error("this account has not enrolled MFA yet: enrol it first (sign in with the desktop app)")]
     MfaEnrollmentRequired,
-    #[error("this account must change its one-time password first")]
+    #[error(
+        "this account must change its one-time password first (the desktop app, or `wms-station login --new-password-stdin`)"
+    )]
     PasswordChangeRequired,
     /// A login stopped at a gate can no longer go on (its restricted token expired or was
     /// revoked, or the gate was passed already).

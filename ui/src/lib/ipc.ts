@@ -479,8 +479,8 @@ export const slipIpc = {
 };
 
 // --- Admin → Connections: Amazon seller authorizations and carrier accounts (amazon_authorizations,
-// amazon_connect, amazon_revoke, amazon_purge_pii, amazon_sync, amazon_feedback, carrier_accounts,
-// carrier_connect). See docs/desktop-ipc.md. The secrets typed into the forms go to the server once
+// amazon_connect, amazon_revoke, amazon_purge_pii, amazon_sync, amazon_feedback, feedback_handled,
+// carrier_accounts, carrier_connect, carrier_update, carrier_remove). See docs/desktop-ipc.md. The secrets typed into the forms go to the server once
 // and are never in an answer.
 export type PiiGrant = 'granted' | 'not_granted';
 export type FeedbackCounts = { pending: number; sent: number; confirmed: number; failed: number; handled: number };
@@ -542,6 +542,22 @@ export type CarrierAccount = {
   rangeWarning: boolean;
   sender: CarrierSender;
   createdAt: string | null;
+  /** The admin's name for the account. */
+  label: string | null;
+  /** False once disabled: no new labels are booked with it (its packages keep theirs). */
+  enabled: boolean;
+  disabledAt: string | null;
+  updatedAt: string | null;
+};
+/** A change to a carrier account: null (or a blank text) leaves a field as it is, except
+ * `label`, where '' removes it; a non-blank `apiKey` rotates the key. */
+export type CarrierUpdateInput = {
+  label?: string | null;
+  baseUrl?: string | null;
+  customerCode?: string | null;
+  apiKey?: string | null;
+  sender?: CarrierSender | null;
+  enabled?: boolean | null;
 };
 export type CarrierConnectInput = {
   carrier: CarrierName;
@@ -552,6 +568,7 @@ export type CarrierConnectInput = {
   rangeFirst: number | null;
   rangeLast: number | null;
   sender: CarrierSender;
+  label?: string | null;
 };
 
 export const connectionsIpc = {
@@ -563,6 +580,10 @@ export const connectionsIpc = {
   amazonFeedback: (status: FeedbackState | null, limit: number | null = null) => call<FeedbackRow[]>('amazon_feedback', { status, limit }),
   carrierAccounts: () => call<CarrierAccount[]>('carrier_accounts'),
   carrierConnect: (input: CarrierConnectInput) => call<CarrierAccount>('carrier_connect', { input }),
+  carrierUpdate: (carrier: string, input: CarrierUpdateInput) => call<CarrierAccount>('carrier_update', { carrier, input }),
+  carrierRemove: (carrier: string) => call<null>('carrier_remove', { carrier }),
+  /** A failed confirmation marked handled (sent again: `ipc.feedbackRetry`). */
+  feedbackHandled: (orderId: string, seq: number) => call<null>('feedback_handled', { orderId, seq }),
 };
 
 // --- Exports: save_export (the app writes a CSV into the user's Downloads directory). See docs/desktop-ipc.md.

@@ -611,11 +611,34 @@ const connections = {
     {
       carrier: 'yamato', mode: 'api', baseUrl: 'https://yamato.sandbox.example', customerCode: '0312345678', rangeUsed: null, rangeTotal: null, rangeWarning: false,
       sender: { name: 'ジリアン物流 東京第一倉庫', postalCode: '135-0061', addressLines: ['東京都江東区豊洲3-3-3'], phone: '03-1234-5678' }, createdAt: '2026-10-01T00:00:00Z',
+      label: null, enabled: true, disabledAt: null, updatedAt: '2026-10-01T00:00:00Z',
     },
   ] as Obj[],
   seq: 0,
+  // Carriers labels were booked with: their accounts cannot be removed (carrier_account_in_use).
+  bookedWith: new Set(['yamato']),
+  // The shipment-feedback queue, newest first (ord-9 is also the Exceptions screen's failure).
+  feedback: [
+    { orderId: 'ord-9', externalId: '503-0000000-0000009', packageSeq: 1, trackingNumber: '123456789012', status: 'failed', reason: 'InvalidCarrier', attempts: 5, lastError: 'InvalidCarrier', updatedAt: '2026-11-28T09:30:00Z' },
+    { orderId: 'ord-8', externalId: '503-0000000-0000008', packageSeq: 2, trackingNumber: '234567890125', status: 'failed', reason: 'InvalidTrackingNumber', attempts: 5, lastError: null, updatedAt: '2026-11-28T09:20:00Z' },
+    { orderId: 'ord-7', externalId: '503-0000000-0000007', packageSeq: 1, trackingNumber: '345678901231', status: 'pending', reason: null, attempts: 0, lastError: null, updatedAt: '2026-11-28T09:10:00Z' },
+    { orderId: 'ord-0', externalId: '503-0000000-0000001', packageSeq: 1, trackingNumber: '456789012344', status: 'confirmed', reason: null, attempts: 1, lastError: null, updatedAt: '2026-11-28T09:00:00Z' },
+  ] as Obj[],
 };
-const CONNECTION_CMDS = ['amazon_authorizations', 'amazon_connect', 'amazon_revoke', 'amazon_purge_pii', 'amazon_sync', 'amazon_feedback', 'carrier_accounts', 'carrier_connect'];
+const FEEDBACK_STATES = ['pending', 'sent', 'confirmed', 'failed', 'handled'];
+function carrierAccount(carrier: unknown): Obj {
+  const found = connections.accounts.find((x) => x.carrier === carrier);
+  if (!found) throw fail('not_found', 'carrier account not found');
+  return found;
+}
+/** A failed confirmation moved on (retry → pending, handled), as the server's state machine. */
+function feedbackAct(orderId: unknown, seq: unknown, to: 'pending' | 'handled'): void {
+  const row = connections.feedback.find((f) => f.orderId === orderId && f.packageSeq === seq);
+  if (!row) throw fail('not_found', 'shipment feedback not found');
+  if (row.status !== 'failed') throw fail('feedback_illegal_transition', `a ${String(row.status)} confirmation cannot be ${to === 'pending' ? 'retried' : 'marked handled'}`);
+  Object.assign(row, { status: to, reason: null, attempts: 0, updatedAt: '2026-11-28T10:00:00Z' });
+}
+const CONNECTION_CMDS = ['amazon_authorizations', 'amazon_connect', 'amazon_revoke', 'amazon_purge_pii', 'amazon_sync', 'amazon_feedback', 'carrier_accounts', 'carrier_connect', 'carrier_update', 'carrier_remove', 'feedback_handled'];
 function authorization(id: unknown): Obj {
   const found = connections.auths.find((x) => x.id === id);
   if (!found) throw fail('not_found', 'amazon authorization not found');
@@ -666,8 +689,44 @@ function connectionCommand(cmd: string, a: Obj): unknown {
       row.lastSyncAt = '2026-11-28T10:00:00Z';
       return { seen: 5, created: 2, cancelled: 0, flagged: 0, problems: 0, syncedUntil: '2026-11-28T09:55:00Z' };
     }
-    case 'amazon_feedback':
-      return [];
+    case 'amazon_feedback': {
+      if (a.status != null && !FEEDBACK_STATES.includes(String(a.status))) throw fail('validation_failed', `status must be pending, sent, confirmed, failed or handled, not \`${String(a.status)}\``);
+      const limit = a.limit == null ? 100 : Number(a.limit);
+      return connections.feedback.filter((f) => a.status == null || f.status === a.status).slice(0, limit);
+    }
+    case 'feedback_handled':
+      supervisor();
+      feedbackAct(a.orderId, a.seq, 'handled');
+      return null;
+    case 'carrier_update': {
+      admin();
+      const row = carrierAccount(a.carrier);
+      const keys = ['label', 'baseUrl', 'customerCode', 'apiKey', 'sender', 'enabled'].filter((k) => input[k] != null && (k === 'label' || k === 'enabled' || k === 'sender' || String(input[k]).trim() !== ''));
+      if (keys.length === 0) throw fail('validation_failed', 'nothing to change: give label, base_url, customer_code, api_key, sender or enabled');
+      const label = input.label == null ? row.label : String(input.label).trim() || null;
+      if (label !== null && String(label).length > 80) throw fail('validation_failed', 'label has at most 80 characters and no control characters');
+      if (row.mode !== 'api' && keys.some((k) => ['baseUrl', 'customerCode', 'apiKey'].includes(k))) throw fail('carrier_not_api', 'this carrier account issues numbers locally');
+      if (input.baseUrl != null && String(input.baseUrl).trim() && !String(input.baseUrl).trim().startsWith('https://')) throw fail('validation_failed', 'base_url must be https');
+      const sender = input.sender as Obj | null | undefined;
+      if (sender && (!String(sender.name ?? '').trim() || !(sender.addressLines as string[] | undefined)?.length)) throw fail('validation_failed', 'sender needs a name and an address');
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      row.label = label;
+      if (input.baseUrl) row.baseUrl = String(input.baseUrl).trim();
+      if (input.customerCode) row.customerCode = String(input.customerCode).trim();
+      if (sender) row.sender = { name: sender.name, postalCode: sender.postalCode, addressLines: sender.addressLines, phone: sender.phone };
+      if (input.enabled === false && row.enabled) Object.assign(row, { enabled: false, disabledAt: '2026-11-28T10:00:00Z' });
+      if (input.enabled === true) Object.assign(row, { enabled: true, disabledAt: null });
+      row.updatedAt = '2026-11-28T10:00:00Z';
+      return row;
+    }
+    case 'carrier_remove': {
+      admin();
+      const row = carrierAccount(a.carrier);
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      if (connections.bookedWith.has(String(row.carrier))) throw fail('carrier_account_in_use', `labels were booked with the ${String(row.carrier)} account: disable it instead`);
+      connections.accounts = connections.accounts.filter((x) => x !== row);
+      return null;
+    }
     case 'carrier_accounts':
       return connections.accounts;
     case 'carrier_connect': {
@@ -693,6 +752,7 @@ function connectionCommand(cmd: string, a: Obj): unknown {
         carrier, mode: input.mode, baseUrl: input.mode === 'api' ? input.baseUrl : null, customerCode: input.mode === 'api' ? input.customerCode : null,
         rangeUsed: range ? 0 : null, rangeTotal: range ? range.last - range.first + 1 : null, rangeWarning: false,
         sender: { name: sender.name, postalCode: sender.postalCode, addressLines: sender.addressLines, phone: sender.phone }, createdAt: '2026-11-28T10:00:00Z',
+        label: input.label ?? null, enabled: true, disabledAt: null, updatedAt: '2026-11-28T10:00:00Z',
       };
       connections.accounts.push(row);
       return row;
@@ -935,6 +995,7 @@ function gateCommand(cmd: string, a: Obj): unknown {
     case 'exceptions':
       return state.exceptions;
     case 'feedback_retry':
+      if (connections.feedback.some((f) => f.orderId === a.orderId && f.packageSeq === a.seq)) feedbackAct(a.orderId, a.seq, 'pending');
       state.exceptions = state.exceptions.filter((e) => !(e.orderId === a.orderId && e.kind === 'feedback_failed'));
       return null;
     case 'users':

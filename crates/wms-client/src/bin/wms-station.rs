@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use wms_client::desk::NewPackage;
 use wms_client::label::LabelFormat;
 use wms_client::secrets::StorePreference;
-use wms_client::station::{LabelSource, LoginParams, Station, StationOptions};
+use wms_client::station::{Gate, LabelSource, LoginParams, SignIn, Station, StationOptions};
 use wms_client::sync::SyncMode;
 use wms_client::{PrinterTarget, SyncEvent};
 use zeroize::Zeroizing;
@@ -53,6 +53,10 @@ enum Cmd {
         /// Read the password from standard input (the only way: never on the command line).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// An account that must change its password (new, or reset) changes it here: standard
+        /// input holds the current password, then the new one, a line each.
+        #[arg(long)]
+        new_password_stdin: bool,
         #[arg(long)]
         totp: Option<String>,
     },
@@ -160,26 +164,50 @@ async fn main() -> anyhow::Result<()> {
             tenant,
             email,
             password_stdin: _,
+            new_password_stdin,
             totp,
         } => {
             let mut raw = Zeroizing::new(String::new());
             std::io::stdin()
                 .read_to_string(&mut raw)
                 .context("reading the password from stdin")?;
-            let password = Zeroizing::new(raw.trim_end_matches(['\r', '\n']).to_owned());
-            let station = Station::login(
-                &cli.data,
-                LoginParams {
-                    server,
-                    fingerprint,
-                    tenant,
-                    email,
-                    password,
-                    totp,
+            let (password, new_password) = if new_password_stdin {
+                let mut lines = raw
+                    .lines()
+                    .map(|l| Zeroizing::new(l.trim_end_matches('\r').to_owned()));
+                match (lines.next(), lines.next()) {
+                    (Some(current), Some(new)) if !current.is_empty() && !new.is_empty() => {
+                        (current, Some(new))
+                    }
+                    _ => anyhow::bail!(
+                        "--new-password-stdin: standard input must hold the current password, then the new one, a line each"
+                    ),
+                }
+            } else {
+                (
+                    Zeroizing::new(raw.trim_end_matches(['\r', '\n']).to_owned()),
+                    None,
+                )
+            };
+            let params = LoginParams {
+                server,
+                fingerprint,
+                tenant,
+                email,
+                password,
+                totp,
+            };
+            let station = match Station::sign_in(&cli.data, &params, options).await? {
+                SignIn::SignedIn(s) => *s,
+                SignIn::Gate(mut pending) => match (&new_password, pending.gate()) {
+                    (Some(new), Gate::PasswordChange) => {
+                        let station = pending.change_password(&params.password, new, new).await?;
+                        out("password changed");
+                        station
+                    }
+                    _ => return Err(pending.refusal().into()),
                 },
-                options,
-            )
-            .await?;
+            };
             out(&format!(
                 "logged in; secrets in: {}",
                 station.secret_store_kind().describe()

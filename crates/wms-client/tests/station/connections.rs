@@ -1,8 +1,9 @@
 //! The admin's connections through the station against the real server: carrier accounts and
 //! Amazon seller authorizations listed, connected and revoked by an admin with a fresh TOTP
-//! step-up, the server's refusals reaching the caller as their codes with nothing created.
+//! step-up, the server's refusals reaching the caller as their codes with nothing created;
+//! carrier accounts changed, disabled, enabled and removed; a failed confirmation marked handled.
 
-use wms_client::connections::{NewAuthorization, NewCarrierAccount, Sender};
+use wms_client::connections::{CarrierAccountChange, NewAuthorization, NewCarrierAccount, Sender};
 use wms_client::station::StationError;
 use zeroize::Zeroizing;
 
@@ -27,18 +28,25 @@ fn self_issue(first: u64, last: u64) -> NewCarrierAccount {
             address_lines: vec!["東京都江東区豊洲3-3-3".into()],
             phone: "03-1234-5678".into(),
         },
+        label: None,
     }
+}
+
+/// The tenant admin's station, with a fresh step-up.
+async fn stepped_up_admin(server: &Server, dir: &std::path::Path) -> wms_client::station::Station {
+    let station = harness::admin_station(server, dir).await;
+    station
+        .step_up(&harness::admin_code(server, 1))
+        .await
+        .unwrap();
+    station
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_carriers_and_amazon_after_a_step_up() {
     let server = Server::start(3, 0).await;
     let data = tempfile::tempdir().unwrap();
-    let station = harness::admin_station(&server, data.path()).await;
-    station
-        .step_up(&harness::admin_code(&server, 1))
-        .await
-        .unwrap();
+    let station = stepped_up_admin(&server, data.path()).await;
 
     let before = station.carrier_accounts().await.unwrap();
     assert!(before.iter().all(|a| a.carrier != "sagawa"), "{before:?}");
@@ -129,5 +137,80 @@ async fn connections_carriers_and_amazon_after_a_step_up() {
     assert_eq!(
         code(station.amazon_feedback(Some("nonsense"), None).await),
         "validation_failed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carrier_accounts_are_changed_disabled_and_removed() {
+    let server = Server::start(3, 1).await;
+    let data = tempfile::tempdir().unwrap();
+    let station = stepped_up_admin(&server, data.path()).await;
+    let mut new = self_issue(100_000, 199_999);
+    new.label = Some("佐川 自社発番".into());
+    let made = station.connect_carrier(&new).await.unwrap();
+    assert_eq!(made.label.as_deref(), Some("佐川 自社発番"));
+    assert!(made.enabled);
+
+    // Refusals reach the caller as their codes, and change nothing.
+    let key = CarrierAccountChange {
+        api_key: Some(Zeroizing::new("new-key-xyz".into())),
+        ..CarrierAccountChange::default()
+    };
+    assert!(!format!("{key:?}").contains("xyz"));
+    assert_eq!(
+        code(station.update_carrier("sagawa", &key).await),
+        "carrier_not_api"
+    );
+    assert_eq!(
+        code(
+            station
+                .update_carrier("sagawa", &CarrierAccountChange::default())
+                .await
+        ),
+        "validation_failed"
+    );
+    let relabel = CarrierAccountChange {
+        label: Some("本社契約".into()),
+        ..CarrierAccountChange::default()
+    };
+    assert_eq!(
+        code(station.update_carrier("yamato/../sagawa", &relabel).await),
+        "not_found"
+    );
+    let listed = station.carrier_accounts().await.unwrap();
+    let sagawa = listed.iter().find(|a| a.carrier == "sagawa").unwrap();
+    assert_eq!(sagawa.label.as_deref(), Some("佐川 自社発番"));
+
+    let changed = station.update_carrier("sagawa", &relabel).await.unwrap();
+    assert_eq!(changed.label.as_deref(), Some("本社契約"));
+    let off = CarrierAccountChange {
+        enabled: Some(false),
+        ..CarrierAccountChange::default()
+    };
+    let disabled = station.update_carrier("sagawa", &off).await.unwrap();
+    assert!(!disabled.enabled && disabled.disabled_at.is_some());
+    let on = CarrierAccountChange {
+        enabled: Some(true),
+        ..CarrierAccountChange::default()
+    };
+    assert!(station.update_carrier("sagawa", &on).await.unwrap().enabled);
+
+    // Nothing was booked with it: it can be removed, once.
+    station.remove_carrier("sagawa").await.unwrap();
+    assert!(
+        station
+            .carrier_accounts()
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.carrier != "sagawa")
+    );
+    assert_eq!(code(station.remove_carrier("sagawa").await), "not_found");
+
+    // A confirmation that was never sent cannot be marked handled.
+    let order = server.admin_client(-1).await.order_ids("received").await;
+    assert_eq!(
+        code(station.feedback_handled(&order[0], 1).await),
+        "not_found"
     );
 }

@@ -274,3 +274,83 @@ async fn an_expired_enrolment_token_means_sign_in_again() {
     let e = pending.start_enrolment().await.unwrap_err();
     assert_eq!(e.code(), "login_expired");
 }
+
+/// `wms-station login --new-password-stdin`: the current password, then the new one, on stdin.
+async fn cli_login(
+    server: &Server,
+    data: &std::path::Path,
+    email: &str,
+    stdin: String,
+    change: bool,
+) -> (bool, String, String) {
+    let (data, url, fp, email) = (
+        data.to_path_buf(),
+        server.url(),
+        server.fingerprint.clone(),
+        email.to_owned(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut args = vec![
+            "--secret-store",
+            "file",
+            "login",
+            "--server",
+            &url,
+            "--fingerprint",
+            &fp,
+            "--tenant",
+            TENANT,
+            "--email",
+            &email,
+            "--password-stdin",
+        ];
+        if change {
+            args.push("--new-password-stdin");
+        }
+        crate::cli::station_with_env(&data, &args, Some(&stdin), &[])
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wms_station_login_changes_a_must_change_password_from_stdin() {
+    let server = Server::start(2, 0).await;
+    let admin = server.tenant_admin().await;
+    let email = "cli-packer@example.jp";
+    let (_, otp) = new_user(&admin, email, "packer").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("station");
+
+    // Without the flag: refused, and told how.
+    let (ok, _, err) = cli_login(&server, &data, email, format!("{otp}\n"), false).await;
+    assert!(!ok);
+    assert!(err.contains("--new-password-stdin"), "{err}");
+    // The flag without a second line: refused before anything is sent.
+    let (ok, _, err) = cli_login(&server, &data, email, format!("{otp}\n"), true).await;
+    assert!(!ok);
+    assert!(err.contains("a line each"), "{err}");
+    // A weak new password: the policy's refusal.
+    let (ok, _, err) = cli_login(&server, &data, email, format!("{otp}\nshort\n"), true).await;
+    assert!(!ok);
+    assert!(err.contains("weak_password"), "{err}");
+
+    let (ok, out, err) = cli_login(
+        &server,
+        &data,
+        email,
+        format!("{otp}\n{NEW_PASSWORD}\n"),
+        true,
+    )
+    .await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("password changed"), "{out}");
+    assert!(out.contains("logged in"), "{out}");
+    assert!(!out.contains(NEW_PASSWORD) && !err.contains(NEW_PASSWORD));
+    // Now the new password is the password.
+    let (ok, _, err) = cli_login(&server, &data, email, format!("{otp}\n"), false).await;
+    assert!(!ok);
+    assert!(err.contains("invalid_credentials"), "{err}");
+    let (ok, out, err) = cli_login(&server, &data, email, format!("{NEW_PASSWORD}\n"), false).await;
+    assert!(ok, "{out}\n{err}");
+}
