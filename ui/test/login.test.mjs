@@ -111,8 +111,9 @@ test('mfa enrolment at the login: QR image and grouped key, a wrong code refused
   await signInTo(page);
   const enrol = page.getByTestId('mfa-enrol');
   await enrol.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
-  // The password is gone from the form, and the login form with it.
+  // The password is gone from the form, and the login form with it; the server is settled.
   assert.equal(await page.getByTestId('login-form').count(), 0);
+  assert.equal(await page.getByTestId('probe-form').count(), 0);
   const qr = page.getByRole('img', { name: 'QR code of the authenticator key' });
   await qr.waitFor();
   const src = await qr.getAttribute('src');
@@ -222,6 +223,7 @@ test('an expired sign-in at a gate goes back to the sign-in form with the reason
   await page.getByTestId('enrol-secret').waitFor();
   await page.getByRole('button', { name: 'Back to sign-in' }).click();
   await page.getByTestId('login-form').waitFor();
+  await page.getByTestId('probe-form').waitFor();
   assert.equal((await callsOf(page, 'login_gate_cancel')).length, 1);
   await context.close();
 });
