@@ -281,3 +281,94 @@ async fn movement_history_newest_first_filtered_and_paged() {
         .unwrap_err();
     assert_eq!(err.code(), "forbidden", "{err}");
 }
+
+/// Several packages per order at the bench (the packer's "another package"): the server numbers
+/// them 1, 2, …; each is booked with its own label, previewed and voided on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_packages_each_with_its_own_label() {
+    let (sandbox, _sandbox_dir, server, _root) = harness::with_yamato().await;
+    let admin = server.admin_client(-1).await;
+    let id = admin.order_ids("received").await[0].clone();
+    admin.allocate(&id).await;
+    admin
+        .post(
+            &format!("/api/v1/orders/{id}/pick"),
+            serde_json::Value::Null,
+        )
+        .await;
+    let data = tempfile::tempdir().unwrap();
+    let station =
+        harness::login(&server, &data.path().join("station"), StorePreference::Auto).await;
+    let order = station.find_order(&id).await.unwrap();
+    for line in &order.lines {
+        for _ in 0..line.quantity {
+            station.scan_item(&id, &line.sku, None).await.unwrap();
+        }
+    }
+
+    let o = station.add_package(&id, "60", 800).await.unwrap();
+    assert_eq!(o.packages.len(), 1);
+    let o = station.add_package(&id, "A4 mailer", 1500).await.unwrap();
+    let seqs: Vec<(i64, &str, i64)> = o
+        .packages
+        .iter()
+        .map(|p| (p.seq, p.box_type.as_str(), p.weight_g))
+        .collect();
+    assert_eq!(seqs, [(1, "60", 800), (2, "A4 mailer", 1500)]);
+    // A box type the core's rule refuses: nothing added.
+    let err = station
+        .add_package(&id, &"x".repeat(33), 800)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "validation_failed", "{err}");
+    assert_eq!(station.find_order(&id).await.unwrap().packages.len(), 2);
+
+    let (first, _) = station.book(&id, 1, "yamato").await.unwrap();
+    let (second, o) = station.book(&id, 2, "yamato").await.unwrap();
+    assert_ne!(first.tracking_number, second.tracking_number);
+    let numbers: Vec<Option<&str>> = o
+        .packages
+        .iter()
+        .map(|p| p.tracking_number.as_deref())
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            Some(first.tracking_number.as_str()),
+            Some(second.tracking_number.as_str())
+        ]
+    );
+    let png = station.label_preview(&id, 2).await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "package 2's label");
+    let err = station.label_preview(&id, 3).await.unwrap_err();
+    assert_eq!(err.code(), "not_found", "{err}");
+
+    // Voiding package 2's label leaves package 1's alone.
+    let o = station.void_label(&id, 2, "box crushed").await.unwrap();
+    assert_eq!(
+        o.packages[0].tracking_number.as_deref(),
+        Some(first.tracking_number.as_str())
+    );
+    assert_eq!(o.packages[1].tracking_number, None);
+    let (again, _) = station.book(&id, 2, "yamato").await.unwrap();
+    assert_ne!(again.tracking_number, second.tracking_number);
+
+    let d = station.dispatch(&id).await.unwrap();
+    assert_eq!(d.replay.pending, 0, "{:?}", d.replay);
+    let shipped = admin.get(&format!("/api/v1/orders/{id}")).await;
+    assert_eq!(shipped["status"], "dispatched");
+    let tracking: Vec<&str> = shipped["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["tracking_number"].as_str())
+        .collect();
+    assert_eq!(
+        tracking,
+        [
+            first.tracking_number.as_str(),
+            again.tracking_number.as_str()
+        ]
+    );
+    sandbox.shutdown().await;
+}

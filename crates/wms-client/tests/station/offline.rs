@@ -409,3 +409,94 @@ async fn a_scan_after_the_connection_returns_goes_after_the_ones_recorded_offlin
         .sum();
     assert_eq!(packed, 2, "{on_server}");
 }
+
+/// "Another package" offline: each package carries a pre-printed label (booking needs the
+/// server), the station numbers them as the server will (1, 2), and the replay creates both with
+/// their numbers before the dispatch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_packages_recorded_offline_replay_as_two() {
+    let mut server = Server::start(10, 1).await;
+    let admin = server.admin_client(-1).await;
+    let id = admin.order_ids("received").await[0].clone();
+    admin.allocate(&id).await;
+    admin
+        .post(&format!("/api/v1/orders/{id}/pick"), Value::Null)
+        .await;
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("station");
+    let station = harness::login(&server, &dir, StorePreference::File).await;
+    station.sync(&mut |_| {}).await.unwrap();
+
+    server.stop();
+    let order = station.order(&id).await.unwrap();
+    let skus = station.line_skus(&order).await;
+    for (line, sku) in order.lines.iter().zip(&skus) {
+        for _ in 0..line.quantity {
+            let (r, _) = station
+                .scan_item(&id, &barcode_of(sku.as_ref(), &line.sku), None)
+                .await
+                .unwrap();
+            assert!(r.recorded_offline);
+        }
+    }
+    let first = labelled_package(71);
+    let second = NewPackage {
+        box_type: "80".into(),
+        weight_g: 1500,
+        ..labelled_package(72)
+    };
+    let added = station.add_package_noting(&id, &first).await.unwrap();
+    assert!(added.recorded_offline);
+    let added = station.add_package_noting(&id, &second).await.unwrap();
+    assert!(added.recorded_offline);
+    let cached: Vec<(i64, Option<String>)> = added
+        .order
+        .packages
+        .iter()
+        .map(|p| (p.seq, p.tracking_number.clone()))
+        .collect();
+    assert_eq!(
+        cached,
+        [
+            (1, first.tracking_number.clone()),
+            (2, second.tracking_number.clone())
+        ]
+    );
+    // A half label (a carrier without its number) is refused by the core's rule: nothing recorded.
+    let half = NewPackage {
+        tracking_number: None,
+        ..labelled_package(73)
+    };
+    let err = station.add_package_with(&id, &half).await.unwrap_err();
+    assert_eq!(err.code(), "validation_failed", "{err}");
+    assert_eq!(station.order(&id).await.unwrap().packages.len(), 2);
+    let d = station.dispatch(&id).await.unwrap();
+    assert!(d.replay.offline);
+
+    server.restart().await;
+    let replay = station.replay_outbox().await.unwrap();
+    assert_eq!(replay.pending, 0, "{replay:?}");
+    let admin = server.admin_client(1).await;
+    let o = admin.get(&format!("/api/v1/orders/{id}")).await;
+    assert_eq!(o["status"], "dispatched");
+    let packages: Vec<(i64, &str, i64, &str)> = o["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["seq"].as_i64().unwrap(),
+                p["box_type"].as_str().unwrap(),
+                p["weight_g"].as_i64().unwrap(),
+                p["tracking_number"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        packages,
+        [
+            (1, "60", 800, first.tracking_number.as_deref().unwrap()),
+            (2, "80", 1500, second.tracking_number.as_deref().unwrap()),
+        ]
+    );
+}
