@@ -290,21 +290,10 @@ async fn two_packages_each_with_its_own_label() {
     let admin = server.admin_client(-1).await;
     let id = admin.order_ids("received").await[0].clone();
     admin.allocate(&id).await;
-    admin
-        .post(
-            &format!("/api/v1/orders/{id}/pick"),
-            serde_json::Value::Null,
-        )
-        .await;
+    admin.pick_and_pack(&id).await;
     let data = tempfile::tempdir().unwrap();
     let station =
         harness::login(&server, &data.path().join("station"), StorePreference::Auto).await;
-    let order = station.find_order(&id).await.unwrap();
-    for line in &order.lines {
-        for _ in 0..line.quantity {
-            station.scan_item(&id, &line.sku, None).await.unwrap();
-        }
-    }
 
     let o = station.add_package(&id, "60", 800).await.unwrap();
     assert_eq!(o.packages.len(), 1);
