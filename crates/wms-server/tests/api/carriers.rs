@@ -603,6 +603,24 @@ async fn carrier_accounts_are_edited_disabled_and_removed_by_a_stepped_up_admin(
     )
     .await
     .assert_problem(StatusCode::CONFLICT, "carrier_not_api");
+    // Disabled, a self-issue range gives out no number either.
+    let r =
+        x.s.call(
+            Method::PATCH,
+            sagawa,
+            Some(&x.admin.access),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(r.body["enabled"], false, "{r:?}");
+    let refused = wms_server::carriers::issue_self_number(
+        &x.s.state,
+        x.tenant,
+        wms_core::tracking::Carrier::Sagawa,
+    )
+    .await
+    .expect_err("disabled");
+    assert_eq!(refused.code(), "carrier_disabled");
     // A stale step-up is refused for both, and changes nothing.
     x.s.age_step_up(x.tenant).await;
     refused_both(
