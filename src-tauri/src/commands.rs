@@ -74,9 +74,10 @@ pub const COMMANDS: &[&str] = &[
     "counts",
     "print_packing_slip",
     "save_export",
-];
+    "set_device_update_channel",
     "login_enrol_start",
     "login_enrol_confirm",
     "login_enrol_sign_in",
     "login_change_password",
     "login_gate_cancel",
+];

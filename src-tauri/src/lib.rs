@@ -1139,6 +1139,7 @@ pub struct DeviceRow {
     wiped_at: Option<String>,
     current: bool,
     printer_profile: Option<PrinterProfile>,
+    update_channel: Option<String>,
 }
 
 fn desk_profile(p: &wms_client::device::PrinterProfile) -> PrinterProfile {
@@ -1159,6 +1160,7 @@ async fn devices(desk: State<'_, Desk>) -> Result<Vec<DeviceRow>> {
             .map(|d| DeviceRow {
                 current: me.as_deref() == Some(d.id.as_str()),
                 printer_profile: d.printer_profile.as_ref().map(desk_profile),
+                update_channel: d.update_channel,
                 id: d.id,
                 name: d.name,
                 first_seen: d.first_seen,
@@ -1215,6 +1217,21 @@ async fn set_device_printer_profile(
     with_station!(desk, |s| Ok(s
         .set_device_printer_profile(&device_id, &p)
         .await?))
+}
+
+/// Puts a device on a release channel; null or blank: the server's default (`stable`).
+#[tauri::command]
+async fn set_device_update_channel(
+    desk: State<'_, Desk>,
+    device_id: String,
+    channel: Option<String>,
+) -> Result<()> {
+    let channel = desk::update_channel(channel.as_deref())
+        .map_err(|e| AppError::invalid(format!("channel: {e}")))?;
+    with_station!(desk, |s| {
+        s.set_device_update_channel(&device_id, channel).await?;
+        Ok(())
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -1367,14 +1384,15 @@ pub fn run() {
             receiving::return_receive,
             receiving::counts,
             slip::print_packing_slip,
-            export::save_export,
-        ])
-        .run(tauri::generate_context!());
             login_gates::login_enrol_start,
             login_gates::login_enrol_confirm,
             login_gates::login_enrol_sign_in,
             login_gates::login_change_password,
             login_gates::login_gate_cancel,
+            export::save_export,
+            set_device_update_channel,
+        ])
+        .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!(error = %e, "the app stopped with an error");
         std::process::exit(1);
@@ -1450,6 +1468,21 @@ mod tests {
         let z = String::from_utf8(test_label("now")).unwrap_or_default();
         assert!(z.starts_with("^XA") && z.trim_end().ends_with("^XZ"));
         assert_eq!(z.matches("^XA").count(), 1);
+    }
+
+    #[test]
+    fn an_update_channel_is_a_channel_name_or_the_default() {
+        assert_eq!(desk::update_channel(Some(" beta ")).unwrap(), Some("beta"));
+        assert_eq!(
+            desk::update_channel(Some("pilot-2")).unwrap(),
+            Some("pilot-2")
+        );
+        for default in [None, Some(""), Some("  ")] {
+            assert_eq!(desk::update_channel(default).unwrap(), None);
+        }
+        for bad in ["Beta", "beta ring", "b/../c", &"b".repeat(33)] {
+            assert!(desk::update_channel(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -450,6 +450,44 @@ async fn updater_takes_only_what_the_release_key_signed_for_that_version() {
     let e = admin.change_release(&v020.id, stale).await.unwrap_err();
     assert_eq!(e.code(), "version_conflict");
 
+    // The admin puts the bench on the beta channel: its update check is offered beta's release
+    // (stable's 0.2.0 is not on it); back on the default, stable's again.
+    let admin_device = admin.device_id().unwrap();
+    let bench = admin
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| Some(&d.id) != admin_device.as_ref())
+        .expect("the bench's device");
+    assert_eq!(bench.update_channel, None);
+    let mut beta = release(
+        "0.6.0-beta.1",
+        at("/good.deb"),
+        key.sign(&good, "0.6.0-beta.1"),
+        100,
+    );
+    beta.channel = Some("beta".into());
+    admin.publish_release(&beta).await.unwrap();
+    assert_eq!(offered().await.unwrap().unwrap().version, "0.2.0");
+    let e = admin
+        .set_device_update_channel(&bench.id, Some("Beta Ring"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "bad_url", "checked before it is sent: {e}");
+    let set = admin
+        .set_device_update_channel(&bench.id, Some(" beta "))
+        .await
+        .unwrap();
+    assert_eq!(set.update_channel.as_deref(), Some("beta"));
+    assert_eq!(offered().await.unwrap().unwrap().version, "0.6.0-beta.1");
+    let set = admin
+        .set_device_update_channel(&bench.id, None)
+        .await
+        .unwrap();
+    assert_eq!(set.update_channel, None);
+    assert_eq!(offered().await.unwrap().unwrap().version, "0.2.0");
+
     // This test binary is no installed package: the install is refused before anything is fetched.
     let asked = seen.lock().unwrap().len();
     let e = updates::install(&handle, &desk, handle.state::<Updates>().inner())

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, openApp, callsOf, screenshot } from './support.mjs';
+import { useBrowser, openApp, callsOf, screenshot, axe } from './support.mjs';
 
 const env = useBrowser(test);
 
@@ -159,6 +159,59 @@ test('devices: a second step_up_required after the step-up is shown, not asked a
   await page.getByTestId('devices-error').getByText('This action needs a fresh one-time code.').waitFor();
   assert.equal(await page.getByTestId('stepup-dialog').isVisible(), false);
   assert.equal((await callsOf(page, 'device_wipe')).length, 2);
+  await context.close();
+});
+
+test('devices: update channel per device, checked before sending, saved after a TOTP step-up; blank is the default', async () => {
+  const { page, context, problems } = await devices();
+  const bench2 = page.getByTestId(`device-${BENCH2}`);
+  assert.equal(await bench2.getByTestId('channel').innerText(), 'stable (default)');
+  await page.getByRole('button', { name: 'Update channel of PACK-BENCH-2' }).click();
+  const dlg = page.getByTestId('channel-dialog');
+  await dlg.waitFor();
+  assert.deepEqual(await axe(page), []);
+  await dlg.getByLabel('Release channel').fill('Beta Ring');
+  await dlg.getByTestId('channel-save').click();
+  await dlg.getByText('A channel name is 1–32 lowercase letters, digits and hyphens.').waitFor();
+  assert.equal((await callsOf(page, 'set_device_update_channel')).length, 0, 'nothing sent');
+
+  await dlg.getByLabel('Release channel').fill(' beta ');
+  await dlg.getByTestId('channel-save').click();
+  const su = page.getByTestId('stepup-dialog');
+  await su.waitFor();
+  assert.equal(await dlg.isVisible(), false, 'the prompt takes the dialog\'s place');
+  await su.getByLabel('One-time code').fill('123456');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('devices-notice').getByText('PACK-BENCH-2 now takes its updates from beta.').waitFor();
+  assert.equal(await bench2.getByTestId('channel').innerText(), 'beta');
+  const want = { deviceId: BENCH2, channel: 'beta' };
+  assert.deepEqual((await callsOf(page, 'set_device_update_channel')).map((c) => c.args), [want, want]);
+
+  // Blank: back on the server's default (null is sent).
+  await page.getByRole('button', { name: 'Update channel of PACK-BENCH-2' }).click();
+  assert.equal(await dlg.getByLabel('Release channel').inputValue(), 'beta');
+  await dlg.getByLabel('Release channel').fill('');
+  await dlg.getByTestId('channel-save').click();
+  await page.getByTestId('devices-notice').getByText('PACK-BENCH-2 now takes its updates from stable (default).').waitFor();
+  assert.deepEqual((await callsOf(page, 'set_device_update_channel')).at(-1).args, { deviceId: BENCH2, channel: null });
+  assert.equal(await bench2.getByTestId('channel').innerText(), 'stable (default)');
+
+  // A refusal stays in the dialog, and nothing changes.
+  await page.evaluate(() => window.__mock.failNext('set_device_update_channel', { code: 'forbidden', message: 'admin only' }));
+  await page.getByRole('button', { name: 'Update channel of PACK-BENCH-2' }).click();
+  await dlg.getByLabel('Release channel').fill('pilot');
+  await dlg.getByTestId('channel-save').click();
+  await dlg.getByRole('alert').waitFor();
+  assert.equal(await bench2.getByTestId('channel').innerText(), 'stable (default)');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('axe: the update channel dialog in Japanese', async () => {
+  const { page, context } = await devices({ locale: 'ja' });
+  await page.getByRole('button', { name: 'PACK-BENCH-2 の更新チャネル' }).click();
+  await page.getByTestId('channel-dialog').waitFor();
+  assert.deepEqual(await axe(page), []);
   await context.close();
 });
 

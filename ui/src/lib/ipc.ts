@@ -149,6 +149,8 @@ export type DeviceRow = {
   /** This station. */
   current: boolean;
   printerProfile: PrinterProfile | null;
+  /** The release channel its updates come from; null: the server's default (stable). */
+  updateChannel: string | null;
 };
 export type StockFilter = {
   sku: string | null;
@@ -382,6 +384,8 @@ export const ipc = {
   deviceWipe: (deviceId: string, reason: string) => call<null>('device_wipe', { deviceId, reason }),
   setDevicePrinterProfile: (deviceId: string, profile: PrinterProfile) =>
     call<null>('set_device_printer_profile', { deviceId, profile }),
+  /** Admin, step-up; null: the server's default channel. */
+  setDeviceUpdateChannel: (deviceId: string, channel: string | null) => call<null>('set_device_update_channel', { deviceId, channel }),
   auditVerify: () => call<AuditResult>('audit_verify'),
   auditLog: (before: number | null, limit: number | null) => call<AuditPage>('audit_log', { before, limit }),
   adjustments: (status: AdjustmentStatus | null) => call<AdjustmentRow[]>('adjustments', { status }),

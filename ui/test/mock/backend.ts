@@ -130,15 +130,15 @@ const state = {
     {
       id: 'station-3f2a9c1e-0b7d-4c55-9e21-6a0d8f4b7c10', name: 'PACK-BENCH-1', firstSeen: '2026-10-01T00:30:00Z', lastSeen: '2026-11-28T09:45:00Z',
       activeSessions: 1, revoked: false, revokedAt: null, wipePending: false, wipedAt: null, current: true,
-      printerProfile: { labelPrinter: 'tcp://127.0.0.1:9100', labelFormat: 'zpl203', documentPrinter: null },
+      printerProfile: { labelPrinter: 'tcp://127.0.0.1:9100', labelFormat: 'zpl203', documentPrinter: null }, updateChannel: null,
     },
     {
       id: 'station-7b1e4d2a-9c3f-4e8b-a5d6-0f2c1b3a4e5d', name: 'PACK-BENCH-2', firstSeen: '2026-10-02T01:00:00Z', lastSeen: '2026-11-27T23:10:00Z',
-      activeSessions: 2, revoked: false, revokedAt: null, wipePending: false, wipedAt: null, current: false, printerProfile: null,
+      activeSessions: 2, revoked: false, revokedAt: null, wipePending: false, wipedAt: null, current: false, printerProfile: null, updateChannel: null,
     },
     {
       id: 'station-lost-laptop', name: null, firstSeen: '2026-09-15T05:00:00Z', lastSeen: '2026-11-01T02:00:00Z',
-      activeSessions: 0, revoked: true, revokedAt: '2026-11-02T00:00:00Z', wipePending: false, wipedAt: '2026-11-02T00:05:00Z', current: false, printerProfile: null,
+      activeSessions: 0, revoked: true, revokedAt: '2026-11-02T00:00:00Z', wipePending: false, wipedAt: '2026-11-02T00:05:00Z', current: false, printerProfile: null, updateChannel: null,
     },
   ] as Obj[],
 };
@@ -1042,6 +1042,16 @@ function gateCommand(cmd: string, a: Obj): unknown {
       }
       if (p.labelFormat !== 'zpl203' && p.labelFormat !== 'zpl300') throw fail('validation_failed', 'labelFormat');
       d.printerProfile = { labelPrinter: p.labelPrinter ?? null, labelFormat: p.labelFormat, documentPrinter: p.documentPrinter ?? null };
+      return null;
+    }
+    case 'set_device_update_channel': {
+      if (state.role !== 'admin') throw fail('forbidden', 'admin only');
+      const c = a.channel == null ? '' : String(a.channel).trim();
+      if (c && !/^[a-z0-9-]{1,32}$/.test(c)) throw fail('validation_failed', 'channel: not a channel name');
+      if (!state.steppedUp) throw fail('step_up_required', 'step-up required');
+      const d = state.devices.find((x) => x.id === a.deviceId);
+      if (!d) throw fail('not_found', `no device ${String(a.deviceId)}`);
+      d.updateChannel = c || null;
       return null;
     }
     case 'adjustments': {
