@@ -82,9 +82,31 @@ impl<R: Runtime> Tray<R> {
     /// Builds the tray icon (on the main thread: call it from `setup`). Never fails: without a
     /// tray the app runs on, and the reason is logged once.
     pub fn new(app: &AppHandle<R>, locale: Locale) -> Self {
-        // The indicator library is opened on first use and its loader panics when it is missing.
+        // The indicator library is opened on first use and its loader panics when it is missing:
+        // caught here, and said once in the log below (the panic hook stays quiet for this
+        // thread meanwhile, other threads' panics are reported as before).
+        let previous = std::sync::Arc::new(std::panic::take_hook());
+        let here = std::thread::current().id();
+        let others = previous.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() != here {
+                others(info);
+            }
+        }));
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(app, locale)))
-            .unwrap_or_else(|_| Err("the tray's indicator library could not be loaded".to_owned()));
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown");
+                Err(format!(
+                    "the tray's indicator library could not be loaded: {}",
+                    why.lines().next().unwrap_or_default()
+                ))
+            });
+        drop(std::panic::take_hook());
+        std::panic::set_hook(Box::new(move |info| previous(info)));
         let built = match built {
             Ok(b) => Some(b),
             Err(e) => {
