@@ -761,66 +761,6 @@ function connectionCommand(cmd: string, a: Obj): unknown {
   throw fail('internal', `unknown command ${cmd}`);
 }
 
-async function handle(cmd: string, a: Obj): Promise<unknown> {
-  const forced = cfg.failNext?.[cmd];
-  if (forced) {
-    delete cfg.failNext![cmd];
-    throw new Reject(forced);
-  }
-  if (CONNECTION_CMDS.includes(cmd)) return connectionCommand(cmd, a);
-  const needLogin = () => {
-    if (!state.loggedIn) throw fail('not_logged_in', 'no session');
-  };
-  switch (cmd) {
-    case 'app_info':
-      return info();
-    case 'set_locale':
-      state.locale = a.locale as 'ja' | 'en';
-      return null;
-    case 'probe_server': {
-      const server = String(a.server);
-      if (server.includes('unreachable')) throw fail('offline', 'connection refused');
-      return { server, fingerprint: FINGERPRINT, subject: 'CN=wms.example.jp' };
-    }
-    case 'login': {
-      if (a.fingerprint !== FINGERPRINT) throw fail('tls_pin_mismatch', 'pin mismatch');
-      if (a.password !== 'secret') throw fail('invalid_credentials', 'invalid credentials');
-      if (cfg.mfa) {
-        if (a.totp == null) throw fail('mfa_required', 'TOTP required');
-        if (a.totp !== '123456') throw fail('mfa_invalid', 'TOTP invalid');
-      }
-      state.loggedIn = true;
-      state.tenant = String(a.tenant);
-      state.email = String(a.email);
-      return info();
-    }
-    case 'logout':
-      if (state.outboxPending > 0 && !a.force) throw fail('outbox_not_empty', `${state.outboxPending} queued actions`);
-      state.loggedIn = false;
-      return { revokedOnServer: true, outboxDiscarded: a.force ? state.outboxPending : 0 };
-    case 'status':
-      needLogin();
-      return status();
-    case 'sync': {
-      needLogin();
-      const phases = ['orders', 'skus', 'changes'];
-      for (const [i, phase] of phases.entries()) {
-        emit('sync://progress', { phase, done: i * 10, total: 30 });
-        await new Promise((r) => setTimeout(r, 150));
-      }
-      emit('sync://progress', { phase: 'done', done: 30, total: 30 });
-      return { mode: 'delta', orders: 2, skus: 4, removed: 0, ms: 450 };
-    }
-    case 'open_order': {
-      needLogin();
-      const o = orders.find((x) => x.codes.includes(String(a.code)));
-      if (!o) throw fail('order_not_found', `no order for ${String(a.code)}`);
-      return view(o);
-    }
-    case 'scan_item': {
-      const o = find(a.orderId);
-      const barcode = String(a.barcode);
-      const sku = SKUS[barcode];
 // The login's gates (docs/desktop-ipc.md): the confirming code is 123456, the next one 654321; the
 // current password is `secret`, a new one needs 12 characters.
 const GATE_CMDS = ['login_enrol_start', 'login_enrol_confirm', 'login_enrol_sign_in', 'login_change_password', 'login_gate_cancel'];
@@ -875,6 +815,72 @@ function gateCommand(cmd: string, a: Obj): unknown {
   throw fail('internal', `unknown command ${cmd}`);
 }
 
+async function handle(cmd: string, a: Obj): Promise<unknown> {
+  const forced = cfg.failNext?.[cmd];
+  if (forced) {
+    delete cfg.failNext![cmd];
+    throw new Reject(forced);
+  }
+  if (CONNECTION_CMDS.includes(cmd)) return connectionCommand(cmd, a);
+  if (GATE_CMDS.includes(cmd)) return gateCommand(cmd, a);
+  const needLogin = () => {
+    if (!state.loggedIn) throw fail('not_logged_in', 'no session');
+  };
+  switch (cmd) {
+    case 'app_info':
+      return info();
+    case 'set_locale':
+      state.locale = a.locale as 'ja' | 'en';
+      return null;
+    case 'probe_server': {
+      const server = String(a.server);
+      if (server.includes('unreachable')) throw fail('offline', 'connection refused');
+      return { server, fingerprint: FINGERPRINT, subject: 'CN=wms.example.jp' };
+    }
+    case 'login': {
+      if (a.fingerprint !== FINGERPRINT) throw fail('tls_pin_mismatch', 'pin mismatch');
+      if (a.password !== 'secret') throw fail('invalid_credentials', 'invalid credentials');
+      if (cfg.mfa) {
+        if (a.totp == null) throw fail('mfa_required', 'TOTP required');
+        if (a.totp !== '123456') throw fail('mfa_invalid', 'TOTP invalid');
+      }
+      if (cfg.gate) {
+        gates.at = cfg.gate === 'password' ? 'password' : 'enrol';
+        gates.started = false;
+        throw fail(gates.at === 'enrol' ? 'mfa_enrollment_required' : 'password_change_required', 'a gate before the session');
+      }
+      state.loggedIn = true;
+      state.tenant = String(a.tenant);
+      state.email = String(a.email);
+      return info();
+    }
+    case 'logout':
+      if (state.outboxPending > 0 && !a.force) throw fail('outbox_not_empty', `${state.outboxPending} queued actions`);
+      state.loggedIn = false;
+      return { revokedOnServer: true, outboxDiscarded: a.force ? state.outboxPending : 0 };
+    case 'status':
+      needLogin();
+      return status();
+    case 'sync': {
+      needLogin();
+      const phases = ['orders', 'skus', 'changes'];
+      for (const [i, phase] of phases.entries()) {
+        emit('sync://progress', { phase, done: i * 10, total: 30 });
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      emit('sync://progress', { phase: 'done', done: 30, total: 30 });
+      return { mode: 'delta', orders: 2, skus: 4, removed: 0, ms: 450 };
+    }
+    case 'open_order': {
+      needLogin();
+      const o = orders.find((x) => x.codes.includes(String(a.code)));
+      if (!o) throw fail('order_not_found', `no order for ${String(a.code)}`);
+      return view(o);
+    }
+    case 'scan_item': {
+      const o = find(a.orderId);
+      const barcode = String(a.barcode);
+      const sku = SKUS[barcode];
       if (!sku) throw fail('unknown_barcode', `unknown barcode ${barcode}`);
       const l = o.lines.find((x) => x.barcodes.includes(barcode));
       if (!l) throw fail('wrong_item', `${sku.sellerSku} is not on this order`);
@@ -882,7 +888,6 @@ function gateCommand(cmd: string, a: Obj): unknown {
       if (l.lotTracked) {
         // Offline (wms-client's record_scan) a scan without its lot is recorded, and a lot cannot
         // be checked: the cached order does not carry its allocated lots.
-  if (GATE_CMDS.includes(cmd)) return gateCommand(cmd, a);
         if (!state.online) {
           if (a.lot != null) throw fail('lot_unverifiable_offline', `whether lot ${String(a.lot)} was allocated cannot be checked offline`);
         } else {
@@ -904,11 +909,6 @@ function gateCommand(cmd: string, a: Obj): unknown {
     }
     case 'book_label': {
       if (!state.online) throw fail('label_unavailable_offline', 'a label can only be booked through the server');
-      if (cfg.gate) {
-        gates.at = cfg.gate === 'password' ? 'password' : 'enrol';
-        gates.started = false;
-        throw fail(gates.at === 'enrol' ? 'mfa_enrollment_required' : 'password_change_required', 'a gate before the session');
-      }
       const o = find(a.orderId);
       const p = o.packages.find((x) => x.seq === a.seq);
       if (!p) throw fail('bad_request', 'no such package');
