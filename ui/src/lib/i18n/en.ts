@@ -970,9 +970,6 @@ export const en = {
   'errors.update_install_failed': 'The update could not be installed: {message}',
   'errors.release_version_exists': 'This version has already been published on this channel.',
   'errors.version_conflict': 'Someone else changed this meanwhile: it is shown as it is now. Try again if it is still needed.',
-} as const;
-
-export type MessageKey = keyof typeof en;
   'enrol.title': 'Set up two-step verification',
   'enrol.intro': 'Your role needs an authenticator app before you can sign in. Scan the QR code with the app (for example Google Authenticator or Microsoft Authenticator), or type the key in by hand.',
   'enrol.loading': 'Preparing a new key…',
@@ -1004,3 +1001,6 @@ export type MessageKey = keyof typeof en;
   'errors.password_required': 'Enter the current and the new password.',
   'errors.password_mismatch': 'The two new passwords differ.',
   'errors.weak_password': 'The new password is not accepted: {message}',
+} as const;
+
+export type MessageKey = keyof typeof en;

@@ -971,7 +971,6 @@ export const ja: Record<MessageKey, string> = {
   'errors.update_install_failed': '更新をインストールできませんでした: {message}',
   'errors.release_version_exists': 'このバージョンはこのチャネルに公開済みです。',
   'errors.version_conflict': 'その間に他の人が変更しました。現在の内容を表示しています。必要ならもう一度行ってください。',
-};
   'enrol.title': '二段階認証の設定',
   'enrol.intro': 'このロールではサインインの前に認証アプリの登録が必要です。認証アプリ（Google Authenticator、Microsoft Authenticator など）でQRコードを読み取るか、キーを手入力してください。',
   'enrol.loading': '新しいキーを準備しています…',
@@ -1003,3 +1002,4 @@ export const ja: Record<MessageKey, string> = {
   'errors.password_required': '現在のパスワードと新しいパスワードを入力してください。',
   'errors.password_mismatch': '新しいパスワードが一致しません。',
   'errors.weak_password': '新しいパスワードは使用できません: {message}',
+};
