@@ -161,7 +161,7 @@ test('reprint and void per package with a reason; a voided label is booked again
   // Package 2's reprint from its row (reached by keyboard focus), with a reason.
   await page.getByRole('button', { name: 'Reprint label of package 2' }).focus();
   await page.keyboard.press('Enter');
-  await page.getByTestId('reprint-dialog').waitFor();
+  await page.getByTestId('reprint-dialog').getByText('Reprint label of package 2').waitFor();
   await page.keyboard.type('torn while taping');
   await page.keyboard.press('Enter');
   await page.getByText(/print 2/).waitFor();
@@ -170,7 +170,7 @@ test('reprint and void per package with a reason; a voided label is booked again
   // Package 1's void from its row: its label goes, its check too; it is the package to book again.
   await page.getByRole('button', { name: 'Void label of package 1' }).focus();
   await page.keyboard.press('Enter');
-  await page.getByTestId('void-dialog').waitFor();
+  await page.getByTestId('void-dialog').getByText('Void label of package 1').waitFor();
   await page.keyboard.press('Enter');
   await page.getByTestId('void-dialog').getByText('A reason is required.').waitFor();
   await page.keyboard.type('box crushed');
@@ -223,6 +223,13 @@ test('Esc leaves "another package" without closing the order; the box type is re
   assert.match(await page.getByTestId('prompt').innerText(), /Another package: choose the box/);
   assert.equal(await page.locator('#box').inputValue(), '100', 'the last box comes first');
   assert.equal(await page.getByRole('heading', { name: 'Another package (package 2)' }).count(), 1);
+  // A weight of 0 is refused (the field's min): nothing sent, the form stays.
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('0');
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(200);
+  assert.equal((await callsOf(page, 'add_package')).length, 1);
+  assert.equal(await phase(page), 'package');
   await page.keyboard.press('Escape');
   await page.getByTestId('scan-label').waitFor();
   assert.equal(await phase(page), 'dispatch');
