@@ -205,12 +205,17 @@ async fn carrier_accounts_are_changed_disabled_and_removed() {
             .iter()
             .all(|a| a.carrier != "sagawa")
     );
-    assert_eq!(code(station.remove_carrier("sagawa").await), "not_found");
+    let e = station.remove_carrier("sagawa").await.expect_err("gone");
+    assert_eq!(e.code(), "not_found");
+    assert!(e.to_string().contains("carrier account"), "{e}");
 
-    // A confirmation that was never sent cannot be marked handled.
+    // A confirmation that was never sent cannot be marked handled: the handler's answer (not the
+    // router's "route not found").
     let order = server.admin_client(-1).await.order_ids("received").await;
-    assert_eq!(
-        code(station.feedback_handled(&order[0], 1).await),
-        "not_found"
-    );
+    let e = station
+        .feedback_handled(&order[0], 1)
+        .await
+        .expect_err("no feedback");
+    assert_eq!(e.code(), "not_found");
+    assert!(e.to_string().contains("shipment feedback"), "{e}");
 }
