@@ -134,9 +134,10 @@ test('a refused dispatch keeps the checked labels; F9 dispatches once every labe
   await page.keyboard.press('F9');
   assert.equal((await callsOf(page, 'dispatch')).length, 0);
 
-  await page.evaluate(() => window.__mock.failNext('dispatch', { code: 'conflict', message: 'changed meanwhile' }));
+  // The shell refuses (here as if a package had been added at another bench meanwhile): said, kept.
+  await page.evaluate(() => window.__mock.failNext('dispatch', { code: 'labels_unverified', message: 'not every label', detail: { packages: [3] } }));
   await scan(page, LABEL_1);
-  await page.getByRole('alert').waitFor();
+  await page.getByRole('alert').getByText("Not every package's label has been scanned back: scan the label of each parcel.").waitFor();
   assert.equal(await orderStatus(page), 'packed');
   assert.equal(await page.locator('[data-verified=true]').count(), 2, 'the checks stay');
   assert.match(await page.getByTestId('prompt').innerText(), /Every label is checked. Dispatch with F9./);
