@@ -26,6 +26,10 @@ async function fillSelfIssue(page, first, last) {
   await form.getByLabel('Mode').selectOption('self_issue');
   await form.getByLabel('First number of the range').fill(first);
   await form.getByLabel('Last number of the range').fill(last);
+  await fillSender(form);
+}
+
+async function fillSender(form) {
   await form.getByLabel('Sender name (printed on labels)').fill('ジリアン物流');
   await form.getByLabel('Sender postal code').fill('135-0061');
   await form.getByLabel('Sender address (one line per row)').fill('東京都江東区豊洲3-3-3');
@@ -324,4 +328,28 @@ test('axe: the confirmations list and the carrier edit and remove dialogs, in bo
     });
     assert.deepEqual(found, [], open);
   }
+});
+
+test('connections: an API account added (address, customer code, key); the key field emptied once sent', async () => {
+  const { page, context } = await connectionsTab();
+  await page.getByTestId('cr-add').click();
+  const form = page.getByTestId('cr-form');
+  await form.getByLabel('Carrier').selectOption('sagawa');
+  await form.getByLabel('Mode').selectOption('api');
+  await fillSender(form);
+  await form.getByLabel('API address (https)').fill('https://sagawa.example');
+  await form.getByLabel('Customer code').fill('1234567890');
+  await page.getByTestId('cr-submit').click();
+  await page.getByTestId('cr-form-error').getByText('API key is required.').waitFor();
+  await form.getByLabel('API key').fill('sagawa-key');
+  await page.getByTestId('cr-submit').click();
+  await stepUp(page, '123456');
+  await page.getByTestId('conn-notice').getByText('Sagawa Express connected.').waitFor();
+  const sent = (await callsOf(page, 'carrier_connect')).at(-1).args.input;
+  assert.deepEqual([sent.mode, sent.baseUrl, sent.customerCode, sent.apiKey], ['api', 'https://sagawa.example', '1234567890', 'sagawa-key']);
+  await page.getByTestId('cr-add').click();
+  await form.getByLabel('Mode').selectOption('api');
+  assert.equal(await form.getByLabel('API key').inputValue(), '');
+  assert.equal(await form.getByLabel('Customer code').inputValue(), '');
+  await context.close();
 });

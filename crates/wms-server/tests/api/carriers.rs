@@ -398,6 +398,17 @@ async fn refused_both(
         .assert_problem(status, code);
 }
 
+/// The admin enables or disables an account.
+async fn set_enabled(x: &AmazonSetup, path: &str, enabled: bool) -> crate::harness::Resp {
+    x.s.call(
+        Method::PATCH,
+        path,
+        Some(&x.admin.access),
+        Some(json!({ "enabled": enabled })),
+    )
+    .await
+}
+
 /// What the account's row holds for its sealed key, as hex (to see it change and hold no
 /// plaintext).
 async fn sealed_key_hex(x: &AmazonSetup, b: Backend, carrier: &str) -> String {
@@ -519,14 +530,7 @@ async fn carrier_accounts_are_edited_disabled_and_removed_by_a_stepped_up_admin(
 
     // Disabled: no new label is booked with it, and the carrier is not called.
     let bookings = x.sandbox.control().carrier_bookings().len();
-    let r =
-        x.s.call(
-            Method::PATCH,
-            yamato,
-            Some(&x.admin.access),
-            Some(json!({"enabled": false})),
-        )
-        .await;
+    let r = set_enabled(&x, yamato, false).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(r.body["enabled"], false);
     assert!(r.body["disabled_at"].is_string(), "{r:?}");
@@ -535,14 +539,7 @@ async fn carrier_accounts_are_edited_disabled_and_removed_by_a_stepped_up_admin(
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "carrier_disabled");
     assert_eq!(x.sandbox.control().carrier_bookings().len(), bookings);
     // Enabled again, it books with the rotated key.
-    let r =
-        x.s.call(
-            Method::PATCH,
-            yamato,
-            Some(&x.admin.access),
-            Some(json!({"enabled": true})),
-        )
-        .await;
+    let r = set_enabled(&x, yamato, true).await;
     assert_eq!(r.body["enabled"], true, "{r:?}");
     let r =
         x.s.post(&book, Some(&x.packer.access), json!({"carrier": "yamato"}))
@@ -553,13 +550,7 @@ async fn carrier_accounts_are_edited_disabled_and_removed_by_a_stepped_up_admin(
         .expect("number")
         .to_owned();
     // Disabled after booking: the booked package keeps its label and booking.
-    x.s.call(
-        Method::PATCH,
-        yamato,
-        Some(&x.admin.access),
-        Some(json!({"enabled": false})),
-    )
-    .await;
+    set_enabled(&x, yamato, false).await;
     let again =
         x.s.post(&book, Some(&x.packer.access), json!({"carrier": "yamato"}))
             .await;
@@ -604,14 +595,7 @@ async fn carrier_accounts_are_edited_disabled_and_removed_by_a_stepped_up_admin(
     .await
     .assert_problem(StatusCode::CONFLICT, "carrier_not_api");
     // Disabled, a self-issue range gives out no number either.
-    let r =
-        x.s.call(
-            Method::PATCH,
-            sagawa,
-            Some(&x.admin.access),
-            Some(json!({"enabled": false})),
-        )
-        .await;
+    let r = set_enabled(&x, sagawa, false).await;
     assert_eq!(r.body["enabled"], false, "{r:?}");
     let refused = wms_server::carriers::issue_self_number(
         &x.s.state,
