@@ -143,10 +143,18 @@ test('a refused dispatch keeps the checked labels; F9 dispatches once every labe
   assert.match(await page.getByTestId('prompt').innerText(), /Every label is checked. Dispatch with F9./);
   await page.getByTestId('dispatch').waitFor();
 
+  // A label scanned again now retries the dispatch (refused once more here), as F9 does.
+  await page.evaluate(() => window.__mock.failNext('dispatch', { code: 'conflict', message: 'changed meanwhile' }));
+  await scan(page, LABEL_2);
+  await page.waitForFunction(() => window.__mock.callsOf('dispatch').length === 2);
+  await page.getByRole('alert').waitFor();
+  assert.equal(await orderStatus(page), 'packed');
+
   await page.keyboard.press('F9');
   await page.getByText(/Dispatched 503-1234567-1234567/).waitFor();
   const calls = (await callsOf(page, 'dispatch')).map((c) => c.args.labelScans);
   assert.deepEqual(calls, [
+    [LABEL_2, LABEL_1],
     [LABEL_2, LABEL_1],
     [LABEL_2, LABEL_1],
   ]);
