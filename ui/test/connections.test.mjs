@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, openApp, callsOf, screenshot, axeInBothLocales } from './support.mjs';
+import { useBrowser, openApp, callsOf, screenshot, axeInBothLocales, scan } from './support.mjs';
+import { packerPage, untilCarrierStep } from './packer-support.mjs';
 
 const env = useBrowser(test);
 
@@ -352,4 +353,21 @@ test('connections: an API account added (address, customer code, key); the key f
   assert.equal(await form.getByLabel('API key').inputValue(), '');
   assert.equal(await form.getByLabel('Customer code').inputValue(), '');
   await context.close();
+});
+
+test('a disabled carrier account: the booking refusal at the bench is its catalog message, in both languages', async () => {
+  for (const [locale, text] of [
+    ['en', 'This carrier account is disabled: an administrator enables it again under Admin → Connections.'],
+    ['ja', 'この運送会社アカウントは無効です。管理者が「システム管理 → 外部連携」で有効にします。'],
+  ]) {
+    const { page, context } = await packerPage(env, { locale });
+    await scan(page, 'PL0001');
+    await page.getByTestId('order-id').waitFor();
+    await untilCarrierStep(page);
+    await page.evaluate(() => window.__mock.failNext('book_label', { code: 'carrier_disabled', message: 'the yamato account is disabled' }));
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').getByText(text).waitFor();
+    assert.equal(await page.getByTestId('prompt').getAttribute('data-phase'), 'carrier');
+    await context.close();
+  }
 });
